@@ -92,7 +92,7 @@ func testOrgSlugConflict(t *testing.T, db *store.DB) {
 func testUserRoundTrip(t *testing.T, db *store.DB) {
 	org := MakeOrg(t, db, "acme")
 	u := &roster.User{OrgID: org.ID, Email: "ada@acme.example", FirstName: "Ada", LastName: "Lovelace",
-		Permissions: roster.Permissions(roster.ViewAnalytics | roster.ManageComments),
+		Permissions:    roster.Permissions(roster.ViewAnalytics | roster.ManageComments),
 		ExpirationDate: roster.Date{Year: 2027, Month: 1, Day: 31}, WelcomeMessage: "Hi <b>Ada</b> ✓"}
 	if err := tx(t, db, func(ctx context.Context, tx *store.Tx) error { return tx.CreateUser(ctx, u, t0) }); err != nil {
 		t.Fatalf("CreateUser: %v", err)
@@ -434,7 +434,9 @@ func testLinksConcurrentConsume(t *testing.T, db *store.DB) {
 func testSetupLink(t *testing.T, db *store.DB) {
 	a, b := []byte("setup-a"), []byte("setup-b")
 	for _, h := range [][]byte{a, b} {
-		if err := tx(t, db, func(ctx context.Context, tx *store.Tx) error { return tx.CreateSetupLink(ctx, h, t0, t0.Add(time.Hour)) }); err != nil {
+		if err := tx(t, db, func(ctx context.Context, tx *store.Tx) error {
+			return tx.CreateSetupLink(ctx, h, t0, t0.Add(time.Hour))
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -445,8 +447,14 @@ func testSetupLink(t *testing.T, db *store.DB) {
 		t.Error("newest setup link not valid")
 	}
 	var ok1, ok2 bool
-	tx(t, db, func(ctx context.Context, tx *store.Tx) (err error) { ok1, err = tx.ConsumeSetupLink(ctx, b, t0); return })
-	tx(t, db, func(ctx context.Context, tx *store.Tx) (err error) { ok2, err = tx.ConsumeSetupLink(ctx, b, t0); return })
+	tx(t, db, func(ctx context.Context, tx *store.Tx) (err error) {
+		ok1, err = tx.ConsumeSetupLink(ctx, b, t0)
+		return
+	})
+	tx(t, db, func(ctx context.Context, tx *store.Tx) (err error) {
+		ok2, err = tx.ConsumeSetupLink(ctx, b, t0)
+		return
+	})
 	if !ok1 || ok2 {
 		t.Errorf("ConsumeSetupLink twice = %v, %v; want true, false", ok1, ok2)
 	}
