@@ -18,7 +18,7 @@ const (
 // when a new one is sent").
 func (tx *Tx) CreateLink(ctx context.Context, orgID, userID int64, purpose string, hash []byte, now, expires time.Time) error {
 	if _, err := tx.ex.ExecContext(ctx,
-		"UPDATE user_tokens SET used_at = $3 WHERE org_id = $1 AND user_id = $2 AND used_at IS NULL",
+		"UPDATE user_tokens SET used_at = $3, replaced = TRUE WHERE org_id = $1 AND user_id = $2 AND used_at IS NULL",
 		orgID, userID, utc(now)); err != nil {
 		return fmt.Errorf("store: void older links of user %d: %w", userID, err)
 	}
@@ -37,6 +37,7 @@ type Link struct {
 	CreatedAt     time.Time
 	ExpiresAt     time.Time
 	UsedAt        time.Time // zero while unused; set also when a newer link voided it
+	Replaced      bool      // a newer link voided this one
 }
 
 // LinkByHash finds a link whatever its state, so the page can say what
@@ -44,8 +45,8 @@ type Link struct {
 func (q *q) LinkByHash(ctx context.Context, hash []byte) (*Link, error) {
 	var l Link
 	err := q.ex.QueryRowContext(ctx,
-		"SELECT org_id, user_id, purpose, created_at, expires_at, used_at FROM user_tokens WHERE token_hash = $1", hash).
-		Scan(&l.OrgID, &l.UserID, &l.Purpose, timeCol{&l.CreatedAt}, timeCol{&l.ExpiresAt}, timeCol{&l.UsedAt})
+		"SELECT org_id, user_id, purpose, created_at, expires_at, used_at, replaced FROM user_tokens WHERE token_hash = $1", hash).
+		Scan(&l.OrgID, &l.UserID, &l.Purpose, timeCol{&l.CreatedAt}, timeCol{&l.ExpiresAt}, timeCol{&l.UsedAt}, &l.Replaced)
 	if err != nil {
 		return nil, fmt.Errorf("store: link: %w", mapErr(err))
 	}

@@ -168,3 +168,9 @@ func (db *DB) Optimize(ctx context.Context) {
 // MigrationFS exposes the embedded migrations (for tests that compare the
 // dialects or fingerprint the schema).
 func MigrationFS() fs.FS { return migrationFS }
+
+// SchemaVersion is the number of the last migration applied; 0 for an
+// empty database.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	return db.appliedVersion(ctx, db.w)
+}

@@ -169,9 +169,19 @@ type Credential struct {
 // with the email that have a password: sign-in happens before we know the
 // organization.
 func (q *q) CredentialsByEmail(ctx context.Context, email string, limit int) ([]Credential, error) {
+	return q.accountsByEmail(ctx, email, limit, " AND u.password_hash IS NOT NULL")
+}
+
+// AccountsByEmail returns, across organizations, up to limit accounts with
+// the email, with a password or not (a password reset needs them all).
+func (q *q) AccountsByEmail(ctx context.Context, email string, limit int) ([]Credential, error) {
+	return q.accountsByEmail(ctx, email, limit, "")
+}
+
+func (q *q) accountsByEmail(ctx context.Context, email string, limit int, cond string) ([]Credential, error) {
 	rows, err := q.ex.QueryContext(ctx,
-		"SELECT password_hash, "+prefixed("u.", userColumns)+", "+prefixed("o.", orgColumns)+
-			" FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.email = $1 AND u.password_hash IS NOT NULL ORDER BY o.slug LIMIT $2",
+		"SELECT COALESCE(password_hash, ''), "+prefixed("u.", userColumns)+", "+prefixed("o.", orgColumns)+
+			" FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.email = $1"+cond+" ORDER BY o.slug LIMIT $2",
 		email, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: credentials by email: %w", err)

@@ -61,7 +61,9 @@ CREATE TABLE user_tokens (
     token_hash BYTEA  NOT NULL UNIQUE,
     created_at TIMESTAMPTZ NOT NULL,
     expires_at TIMESTAMPTZ NOT NULL,
-    used_at    TIMESTAMPTZ
+    used_at    TIMESTAMPTZ,
+    -- set when a newer link to the same user voided this one
+    replaced   BOOLEAN NOT NULL DEFAULT FALSE
 );
 CREATE INDEX user_tokens_user ON user_tokens (user_id, purpose);
 

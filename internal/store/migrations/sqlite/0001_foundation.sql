@@ -62,7 +62,9 @@ CREATE TABLE user_tokens (
     token_hash BLOB    NOT NULL UNIQUE,
     created_at TIMESTAMP NOT NULL,
     expires_at TIMESTAMP NOT NULL,
-    used_at    TIMESTAMP
+    used_at    TIMESTAMP,
+    -- set when a newer link to the same user voided this one
+    replaced   INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX user_tokens_user ON user_tokens (user_id, purpose);
 
