@@ -80,4 +80,3 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	log.Info("Roster is listening", "address", "http://"+ln.Addr().String(), "base_url", c.BaseURL, "database", string(db.Dialect()), "mailbox", mailboxDir(c))
 	return server.Run(ctx, ln, h, log)
 }
-

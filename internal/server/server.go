@@ -186,7 +186,6 @@ func authenticate(svc *admin.Service, next http.Handler) http.Handler {
 	})
 }
 
-
 // Run serves h on ln until ctx is cancelled, then stops accepting, lets
 // requests in flight finish (up to 15 s), and returns.
 func Run(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
