@@ -32,7 +32,9 @@ type Handler struct {
 func New(svc *admin.Service, log *slog.Logger) *Handler { return &Handler{svc: svc, log: log} }
 
 // Register adds the API's routes to mux.
-func (h *Handler) Register(mux *http.ServeMux) {
+func (h *Handler) Register(mux interface {
+	HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request))
+}) {
 	mux.HandleFunc("GET /api/v1/openapi.json", h.openAPI)
 
 	// The signed-in user or token (what the learning platform reads)

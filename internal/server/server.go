@@ -40,7 +40,29 @@ type Options struct {
 // id and logging, security headers, cross-origin protection, body limits and
 // authentication, in that order.
 func Handler(o Options) (http.Handler, error) {
-	mux := http.NewServeMux()
+	h, _, err := build(o)
+	return h, err
+}
+
+// recordingMux remembers every pattern registered on it.
+type recordingMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *recordingMux) Handle(p string, h http.Handler) {
+	m.patterns = append(m.patterns, p)
+	m.ServeMux.Handle(p, h)
+}
+
+func (m *recordingMux) HandleFunc(p string, h func(http.ResponseWriter, *http.Request)) {
+	m.patterns = append(m.patterns, p)
+	m.ServeMux.HandleFunc(p, h)
+}
+
+// build returns the root handler and every route pattern registered.
+func build(o Options) (http.Handler, []string, error) {
+	mux := &recordingMux{ServeMux: http.NewServeMux()}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if o.Ready != nil && !o.Ready.Load() {
 			http.Error(w, "starting", http.StatusServiceUnavailable)
@@ -55,7 +77,7 @@ func Handler(o Options) (http.Handler, error) {
 	})
 	wh, err := web.New(o.Service, o.Logger, web.Options{SecureCookies: o.SecureCookies})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	wh.Register(mux)
 	api.New(o.Service, o.Logger).Register(mux)
@@ -65,9 +87,9 @@ func Handler(o Options) (http.Handler, error) {
 	h = limitBody(h)
 	h = http.NewCrossOriginProtection().Handler(h)
 	h = securityHeaders(h)
-	h = logRequests(o.Logger, mux, h)
+	h = logRequests(o.Logger, mux.ServeMux, h)
 	h = recoverPanics(o.Logger, h)
-	return h, nil
+	return h, mux.patterns, nil
 }
 
 // recoverPanics turns a panic in a handler into a logged 500.

@@ -77,8 +77,15 @@ func (h *Handler) Pages() []string {
 	return out
 }
 
+// Mux is where routes are registered: an *http.ServeMux, or a wrapper that
+// records the patterns (the tenancy test walks every route).
+type Mux interface {
+	Handle(pattern string, h http.Handler)
+	HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request))
+}
+
 // Register adds the dashboard's routes to mux.
-func (h *Handler) Register(mux *http.ServeMux) {
+func (h *Handler) Register(mux Mux) {
 	static, _ := fs.Sub(files, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
 
