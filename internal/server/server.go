@@ -62,6 +62,9 @@ func (m *recordingMux) HandleFunc(p string, h func(http.ResponseWriter, *http.Re
 
 // build returns the root handler and every route pattern registered.
 func build(o Options) (http.Handler, []string, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	mux := &recordingMux{ServeMux: http.NewServeMux()}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if o.Ready != nil && !o.Ready.Load() {
