@@ -45,7 +45,7 @@ func TestOrgTodayUsesTimeZone(t *testing.T) {
 
 func TestNormalizeEmail(t *testing.T) {
 	good := map[string]string{
-		"  Ada@Example.COM ":     "ada@example.com",
+		"  Ada@Example.COM ":    "ada@example.com",
 		"first.last+tag@a.b.co": "first.last+tag@a.b.co",
 		"o'neil@example.ie":     "o'neil@example.ie",
 	}
