@@ -103,7 +103,7 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				log.Error("Handler panicked", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				log.Error("Handler panicked", "method", r.Method, "path", web.RedactPath(r.URL.Path), "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				http.Error(w, "Internal error", http.StatusInternalServerError)
 			}
 		}()

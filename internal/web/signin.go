@@ -42,7 +42,11 @@ func (h *Handler) showSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	h.render(w, r, "signin", &view{Title: "Sign in", Notice: notices[q.Get("notice")],
+	notice := notices[q.Get("notice")]
+	if n, err := h.svc.DB().CountOrgs(r.Context()); err == nil && n == 0 {
+		notice = "Roster is not set up yet. Open the one-time setup link that roster serve printed when it started."
+	}
+	h.render(w, r, "signin", &view{Title: "Sign in", Notice: notice,
 		Form: map[string]string{"next": q.Get("next"), "email": q.Get("email")}})
 }
 

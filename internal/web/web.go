@@ -242,7 +242,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		h.forbidden(w, r, ae)
 		return
 	}
-	h.log.Error("Dashboard request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	h.log.Error("Dashboard request failed", "method", r.Method, "path", RedactPath(r.URL.Path), "err", err)
 	h.render(w, r, "error", &view{Title: "Something went wrong", Error: "Something went wrong on our side. Try again; if it keeps happening, tell your administrator.", Status: http.StatusInternalServerError})
 }
 
@@ -268,6 +268,16 @@ func ClientAddr(r *http.Request) netip.Addr {
 	}
 	a, _ := netip.ParseAddr(host)
 	return a
+}
+
+// RedactPath hides the secret in a one-time link's path before it is logged.
+func RedactPath(p string) string {
+	for _, prefix := range []string{"/link/", "/setup/"} {
+		if strings.HasPrefix(p, prefix) {
+			return prefix + "[REDACTED]"
+		}
+	}
+	return p
 }
 
 // safeNext keeps a post-sign-in redirect on this site.
