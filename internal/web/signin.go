@@ -74,7 +74,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 			v.Error, v.Status = throttled.Error()+".", http.StatusTooManyRequests
 			w.Header().Set("Retry-After", throttled.RetryAfter.Round(1e9).String())
 		case errors.As(err, &ae):
-			h.forbidden(w, r, ae)
+			h.accessEnded(w, r, ae)
 			return
 		case errors.Is(err, roster.ErrBadCredentials):
 			v.Error = "Incorrect email or password."

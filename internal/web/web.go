@@ -177,7 +177,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, name string, v 
 		v.Actor = auth.ActorFrom(r.Context())
 	}
 	if v.Actor != nil {
-		v.CanManage = v.Actor.CanManageUsers(time.Now()) == nil
+		v.CanManage = h.svc.CanManageUsers(v.Actor)
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
@@ -200,7 +200,7 @@ func (h *Handler) requireManager(w http.ResponseWriter, r *http.Request) *roster
 	if a == nil {
 		return nil
 	}
-	if err := a.CanManageUsers(time.Now()); err != nil {
+	if err := h.svc.Authorize(a); err != nil {
 		h.forbidden(w, r, err)
 		return nil
 	}
@@ -215,11 +215,19 @@ func (h *Handler) requireSignIn(w http.ResponseWriter, r *http.Request) *roster.
 	var ae *roster.AccessError
 	if errors.As(auth.AuthErrorFrom(r.Context()), &ae) {
 		h.clearSession(w)
-		h.forbidden(w, r, ae)
+		h.accessEnded(w, r, ae)
 		return nil
 	}
 	http.Redirect(w, r, "/signin?next="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 	return nil
+}
+
+// forbiddenView is what the 403 page shows. Ended is set when the account's
+// access has ended altogether (an expired user signing in, or an expired
+// user's session), rather than User Management alone being refused.
+type forbiddenView struct {
+	Reason, Contact string
+	Ended           bool
 }
 
 // forbidden renders the 403 page saying why and whom to ask.
@@ -228,7 +236,12 @@ func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request, err error) {
 	if !errors.As(err, &ae) {
 		ae = &roster.AccessError{Reason: "You do not have access to this page."}
 	}
-	h.render(w, r, "forbidden", &view{Title: "No access", Data: ae, Status: http.StatusForbidden})
+	h.render(w, r, "forbidden", &view{Title: "No access", Data: forbiddenView{Reason: ae.Reason, Contact: ae.Contact}, Status: http.StatusForbidden})
+}
+
+// accessEnded renders the 403 page for an account whose access has ended.
+func (h *Handler) accessEnded(w http.ResponseWriter, r *http.Request, ae *roster.AccessError) {
+	h.render(w, r, "forbidden", &view{Title: "Access ended", Data: forbiddenView{Reason: ae.Reason, Contact: ae.Contact, Ended: true}, Status: http.StatusForbidden})
 }
 
 // fail answers an unexpected error: logged, never shown.
