@@ -35,8 +35,12 @@ func (s *Service) FirstRunLink(ctx context.Context) (string, error) {
 	return s.link("/setup/" + tok.Reveal()), nil
 }
 
-// SetupLinkValid reports whether a first-run link can still be used.
+// SetupLinkValid reports whether a first-run link can still be used: it is
+// unused and unexpired, and no organization exists yet.
 func (s *Service) SetupLinkValid(ctx context.Context, token string) (bool, error) {
+	if n, err := s.db.CountOrgs(ctx); err != nil || n > 0 {
+		return false, err
+	}
 	return s.db.SetupLinkValid(ctx, auth.HashToken(token), s.now())
 }
 
@@ -93,6 +97,13 @@ func (s *Service) CompleteSetup(ctx context.Context, token string, in SetupInput
 		}
 		if !ok {
 			return fmt.Errorf("setup link: %w", roster.ErrTokenInvalid)
+		}
+		// The link sets up the first organization only: once the operator
+		// has created one (roster org create), an unused link is stale.
+		if n, err := tx.CountOrgs(ctx); err != nil {
+			return err
+		} else if n > 0 {
+			return fmt.Errorf("setup link: an organization already exists: %w", roster.ErrTokenInvalid)
 		}
 		if err := tx.CreateOrg(ctx, org, now); err != nil {
 			if errors.Is(err, roster.ErrConflict) {

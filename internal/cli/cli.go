@@ -149,7 +149,7 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
+				// FlagSet.Parse has already printed the usage.
 				return nil, flag.ErrHelp
 			}
 			return nil, usagef("%s", err)

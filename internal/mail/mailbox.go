@@ -23,7 +23,8 @@ const mailboxTimeFormat = "20060102T150405.000000000Z"
 
 // Mailbox is the default Sender: it writes each message as an RFC 5322
 // .eml file in a directory the operator reads, so a first run works with no
-// mail server. Files are named <UTC time>-<ID>.eml and appear atomically.
+// mail server. Files are named <UTC time, to the nanosecond>-<ID>.eml (a
+// random ID when Message.ID is empty) and appear atomically.
 type Mailbox struct {
 	dir  string
 	opts Options

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
+	"time"
 
 	"github.com/roster-dev/roster/internal/admin"
 	"github.com/roster-dev/roster/internal/auth"
@@ -72,7 +74,8 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 			v.Notice = "This email has accounts in several organizations. Choose one and enter your password again."
 		case errors.As(err, &throttled):
 			v.Error, v.Status = throttled.Error()+".", http.StatusTooManyRequests
-			w.Header().Set("Retry-After", throttled.RetryAfter.Round(1e9).String())
+			// Retry-After is whole seconds (RFC 9110), rounded up.
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int((throttled.RetryAfter+time.Second-1)/time.Second))))
 		case errors.As(err, &ae):
 			h.accessEnded(w, r, ae)
 			return
