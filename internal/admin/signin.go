@@ -39,10 +39,14 @@ func (e *ThrottledError) Error() string {
 func (e *ThrottledError) Unwrap() error { return roster.ErrThrottled }
 
 func roundUp(d time.Duration) string {
-	if d < time.Minute {
-		return fmt.Sprintf("%d seconds", int(d.Seconds())+1)
+	n, unit := int(d.Seconds())+1, "second"
+	if d >= time.Minute {
+		n, unit = int(d.Minutes())+1, "minute"
 	}
-	return fmt.Sprintf("%d minutes", int(d.Minutes())+1)
+	if n != 1 {
+		unit += "s"
+	}
+	return fmt.Sprintf("%d %s", n, unit)
 }
 
 // ChooseOrgError asks which organization to sign in to when the email and

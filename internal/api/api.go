@@ -77,11 +77,21 @@ func (h *Handler) actor(w http.ResponseWriter, r *http.Request) *roster.Actor {
 	return nil
 }
 
+// tooLargeError is a request body over the limit.
+type tooLargeError struct{ limit int64 }
+
+func (e *tooLargeError) Error() string {
+	return fmt.Sprintf("the request body is larger than the limit of %d bytes", e.limit)
+}
+
 // errorStatus maps a domain error to an HTTP status and code.
 func errorStatus(err error) (int, string) {
 	var ve *roster.ValidationError
 	var ae *roster.AccessError
+	var tl *tooLargeError
 	switch {
+	case errors.As(err, &tl):
+		return http.StatusRequestEntityTooLarge, "too_large"
 	case errors.As(err, &ve):
 		return http.StatusUnprocessableEntity, "invalid"
 	case errors.As(err, &ae):
@@ -118,6 +128,8 @@ func (h *Handler) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 	case status == http.StatusInternalServerError:
 		h.log.Error("API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		msg = "internal error; it has been logged"
+	case status == http.StatusRequestEntityTooLarge:
+		msg = err.Error()
 	default:
 		msg = rootMessage(err)
 	}
@@ -167,7 +179,7 @@ func decode(r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return roster.FieldError("body", fmt.Sprintf("the body is larger than %d bytes", mbe.Limit))
+			return &tooLargeError{limit: mbe.Limit}
 		}
 		return roster.FieldError("body", "invalid JSON: "+err.Error())
 	}

@@ -65,6 +65,20 @@ func Run(ctx context.Context, args []string, env *Env) int {
 			printUsage(env.Stdout)
 			return 0
 		}
+		if group := groupCommands(args[0]); len(group) > 0 {
+			// "roster org" alone, or with --help: list the group's subcommands.
+			w, code := env.Stderr, 2
+			if len(args) > 1 && (args[1] == "-h" || args[1] == "--help") {
+				w, code = env.Stdout, 0
+			} else {
+				fmt.Fprintf(w, "roster: unknown command %q\n\n", strings.Join(args[:min(len(args), 2)], " "))
+			}
+			fmt.Fprintf(w, "Usage: roster %s <subcommand>\n\nSubcommands:\n", args[0])
+			for _, c := range group {
+				fmt.Fprintf(w, "  %-14s %s\n", c.name, c.summary)
+			}
+			return code
+		}
 		fmt.Fprintf(env.Stderr, "roster: unknown command %q\n\n", strings.Join(args[:min(len(args), 2)], " "))
 		printUsage(env.Stderr)
 		return 2
@@ -118,6 +132,17 @@ func find(args []string) (command, []string, bool) {
 		}
 	}
 	return command{}, nil, false
+}
+
+// groupCommands returns the commands whose name starts with word and a space.
+func groupCommands(word string) []command {
+	var out []command
+	for _, c := range commands() {
+		if strings.HasPrefix(c.name, word+" ") {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func printUsage(w io.Writer) {

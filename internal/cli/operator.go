@@ -77,7 +77,7 @@ func runOrgCreate(ctx context.Context, env *Env, args []string) error {
 	config.CommonFlags(fs, &c)
 	var o roster.Org
 	fs.StringVar(&o.Name, "name", "", "the organization's display `name` (required)")
-	fs.StringVar(&o.Slug, "slug", "", "short `name` used by the CLI: lowercase letters, digits and dashes (required)")
+	fs.StringVar(&o.Slug, "slug", "", "short `slug` used by the CLI: lowercase letters, digits and dashes (required)")
 	fs.BoolVar(&o.UserManagement, "user-management", false, "turn User Management on for the organization")
 	fs.StringVar(&o.Locale, "locale", "en-US", "how dates in uploaded CSV files are read: en-US or en-GB")
 	fs.StringVar(&o.TimeZone, "time-zone", "UTC", "IANA `zone` in which expiration dates end")

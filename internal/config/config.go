@@ -125,7 +125,7 @@ func ParseDuration(s string) (time.Duration, error) {
 // CommonFlags registers the flags every subcommand that opens the database
 // accepts, bound to c.
 func CommonFlags(fs *flag.FlagSet, c *Config) {
-	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the SQLite file and the local `mailbox` (env ROSTER_DATA_DIR)")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "`directory` for the SQLite file and the local mailbox (env ROSTER_DATA_DIR)")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "PostgreSQL URL `postgres://…`; empty for SQLite in the data directory (env ROSTER_DATABASE_URL)")
 	fs.StringVar(&c.BaseURL, "base-url", c.BaseURL, "public `URL` of Roster, used in every link it sends or prints (env ROSTER_BASE_URL)")
 }

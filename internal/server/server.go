@@ -88,11 +88,26 @@ func build(o Options) (http.Handler, []string, error) {
 	var h http.Handler = mux
 	h = authenticate(o.Service, h)
 	h = limitBody(h)
-	h = http.NewCrossOriginProtection().Handler(h)
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(denyCrossOrigin))
+	h = cop.Handler(h)
 	h = securityHeaders(h)
 	h = logRequests(o.Logger, mux.ServeMux, h)
 	h = recoverPanics(o.Logger, h)
 	return h, mux.patterns, nil
+}
+
+// denyCrossOrigin answers a refused cross-origin request: JSON under the
+// API, a plain sentence elsewhere.
+func denyCrossOrigin(w http.ResponseWriter, r *http.Request) {
+	msg := "cross-origin request refused: submit forms from Roster's own pages"
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, `{"error":{"code":"forbidden","message":%q}}`+"\n", msg)
+		return
+	}
+	http.Error(w, msg, http.StatusForbidden)
 }
 
 // recoverPanics turns a panic in a handler into a logged 500.

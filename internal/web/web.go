@@ -261,7 +261,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 func (h *Handler) setSession(w http.ResponseWriter, r *http.Request, s *admin.Session) {
 	secure := h.opt.SecureCookies || r.TLS != nil
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: s.Secret.Reveal(), Path: "/", Expires: s.Expires,
+	// The cookie outlives the session on purpose: the server slides the
+	// session's expiry while it is used and is the one that ends it.
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: s.Secret.Reveal(), Path: "/", MaxAge: 400 * 24 * 3600,
 		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
 	if s.Device != "" {
 		http.SetCookie(w, &http.Cookie{Name: DeviceCookie, Value: s.Device.Reveal(), Path: "/signin", MaxAge: 400 * 24 * 3600,
