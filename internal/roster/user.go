@@ -25,6 +25,11 @@ type User struct {
 	HasPassword     bool
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
+	// Delivery of the latest invitation: "", queued, sent, retrying or
+	// failed, with a detail such as the mail server's answer.
+	DeliveryStatus    string
+	DeliveryDetail    string
+	DeliveryUpdatedAt time.Time
 }
 
 // Name is the user's full name, or the email when no name is known.

@@ -71,7 +71,13 @@ func (db *DB) PendingMigrations(ctx context.Context) (int, error) {
 	if applied > len(ms) {
 		return 0, fmt.Errorf("store: the database schema is at version %d, newer than this binary knows (%d); run a newer roster", applied, len(ms))
 	}
-	return len(ms) - applied, nil
+	n := len(ms) - applied
+	if pending, err := db.riverPending(ctx); err != nil {
+		return 0, err
+	} else if pending {
+		n++
+	}
+	return n, nil
 }
 
 type queryer interface {
@@ -99,6 +105,18 @@ func (db *DB) appliedVersion(ctx context.Context, ex queryer) (int, error) {
 // advisory lock meanwhile, so concurrent instances wait for one another.
 func (db *DB) Migrate(ctx context.Context) (int, error) {
 	n, err := db.migrate(ctx)
+	if err == nil {
+		// River's tables after ours; on SQLite only once the migrating
+		// connection is back (it is the only writing one). Concurrent
+		// PostgreSQL instances may race here; River's migrations run in
+		// transactions and a loser sees the versions already applied.
+		if pending, perr := db.riverPending(ctx); perr != nil {
+			err = perr
+		} else if pending {
+			err = db.migrateRiver(ctx)
+			n++
+		}
+	}
 	if n > 0 {
 		// After the migrating connection is back in the pool: on SQLite it
 		// is the only writing connection.

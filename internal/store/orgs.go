@@ -12,7 +12,7 @@ const orgColumns = "id, name, slug, user_management, locale, time_zone, support_
 
 func scanOrg(row interface{ Scan(...any) error }) (*roster.Org, error) {
 	var o roster.Org
-	if err := row.Scan(&o.ID, &o.Name, &o.Slug, &o.UserManagement, &o.Locale, &o.TimeZone, &o.SupportContact, &o.CreatedAt); err != nil {
+	if err := row.Scan(orgDest(&o)...); err != nil {
 		return nil, mapErr(err)
 	}
 	return &o, nil

@@ -24,10 +24,7 @@ func scanPrincipal(row interface{ Scan(...any) error }, extra ...any) (*Principa
 	var u roster.User
 	var o roster.Org
 	var perms int64
-	dest := []any{&u.ID, &u.OrgID, &u.Email, &u.FirstName, &u.LastName, &perms, dateCol{&u.ExpirationDate},
-		timeCol{&u.LastLoginAt}, timeCol{&u.LastInvitedAt}, &u.InvitationCount, &u.WelcomeMessage, &u.HasPassword,
-		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt},
-		&o.ID, &o.Name, &o.Slug, &o.UserManagement, &o.Locale, &o.TimeZone, &o.SupportContact, timeCol{&o.CreatedAt}}
+	dest := append(userDest(&u, &perms), orgDest(&o)...)
 	if err := row.Scan(append(dest, extra...)...); err != nil {
 		return nil, mapErr(err)
 	}

@@ -13,7 +13,20 @@ import (
 )
 
 const userColumns = `id, org_id, email, first_name, last_name, permissions, expiration_date,
-	last_login_at, last_invited_at, invitation_count, welcome_message, password_hash IS NOT NULL, created_at, updated_at`
+	last_login_at, last_invited_at, invitation_count, welcome_message, password_hash IS NOT NULL, created_at, updated_at,
+	delivery_status, delivery_detail, delivery_updated_at`
+
+// userDest returns the scan destinations for userColumns; perms receives
+// the permission bits, to be copied into u after the scan.
+func userDest(u *roster.User, perms *int64) []any {
+	return []any{&u.ID, &u.OrgID, &u.Email, &u.FirstName, &u.LastName, perms, dateCol{&u.ExpirationDate},
+		timeCol{&u.LastLoginAt}, timeCol{&u.LastInvitedAt}, &u.InvitationCount, &u.WelcomeMessage, &u.HasPassword,
+		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt}, &u.DeliveryStatus, &u.DeliveryDetail, timeCol{&u.DeliveryUpdatedAt}}
+}
+
+func orgDest(o *roster.Org) []any {
+	return []any{&o.ID, &o.Name, &o.Slug, &o.UserManagement, &o.Locale, &o.TimeZone, &o.SupportContact, timeCol{&o.CreatedAt}}
+}
 
 // dateCol scans a calendar date from TEXT (SQLite) or DATE (PostgreSQL).
 type dateCol struct{ d *roster.Date }
@@ -73,10 +86,7 @@ func (c timeCol) Scan(src any) error {
 func scanUser(row interface{ Scan(...any) error }) (*roster.User, error) {
 	var u roster.User
 	var perms int64
-	err := row.Scan(&u.ID, &u.OrgID, &u.Email, &u.FirstName, &u.LastName, &perms, dateCol{&u.ExpirationDate},
-		timeCol{&u.LastLoginAt}, timeCol{&u.LastInvitedAt}, &u.InvitationCount, &u.WelcomeMessage, &u.HasPassword,
-		timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt})
-	if err != nil {
+	if err := row.Scan(userDest(&u, &perms)...); err != nil {
 		return nil, mapErr(err)
 	}
 	u.Permissions = roster.Permissions(perms)
@@ -193,10 +203,8 @@ func (q *q) accountsByEmail(ctx context.Context, email string, limit int, cond s
 		var u roster.User
 		var o roster.Org
 		var perms int64
-		if err := rows.Scan(&c.PasswordHash, &u.ID, &u.OrgID, &u.Email, &u.FirstName, &u.LastName, &perms, dateCol{&u.ExpirationDate},
-			timeCol{&u.LastLoginAt}, timeCol{&u.LastInvitedAt}, &u.InvitationCount, &u.WelcomeMessage, &u.HasPassword,
-			timeCol{&u.CreatedAt}, timeCol{&u.UpdatedAt},
-			&o.ID, &o.Name, &o.Slug, &o.UserManagement, &o.Locale, &o.TimeZone, &o.SupportContact, &o.CreatedAt); err != nil {
+		dest := append(append([]any{&c.PasswordHash}, userDest(&u, &perms)...), orgDest(&o)...)
+		if err := rows.Scan(dest...); err != nil {
 			return nil, fmt.Errorf("store: credentials by email: %w", err)
 		}
 		u.Permissions = roster.Permissions(perms)

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -162,6 +163,14 @@ func prepareTemplate(base string) (*sql.DB, string, error) {
 		}
 		return nil
 	})
+	// River's migrations come with its module: its version is part of the schema.
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/riverqueue/river" {
+				h.Write([]byte(d.Version))
+			}
+		}
+	}
 	name := "roster_tmpl_" + hex.EncodeToString(h.Sum(nil))[:16]
 	// Concurrent test binaries (go test runs packages in parallel) take
 	// turns: one builds the template, the others find it.
@@ -179,7 +188,16 @@ func prepareTemplate(base string) (*sql.DB, string, error) {
 		return nil, "", err
 	}
 	if exists {
-		return admin, name, nil
+		// A template made by an older build (River upgraded, say) is stale:
+		// rebuild it rather than hand tests an outdated schema.
+		if db, err := store.Open(context.Background(), store.Options{URL: withDB(base, name)}); err == nil {
+			n, err := db.PendingMigrations(context.Background())
+			db.Close()
+			if err == nil && n == 0 {
+				return admin, name, nil
+			}
+		}
+		conn.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	}
 	building := name + "_build"
 	conn.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+building+" WITH (FORCE)")

@@ -1,0 +1,149 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+// Background jobs (invitation emails, later imports) go through River, a
+// durable queue on our own database: a job is inserted in the same
+// transaction as the change that causes it, so a rolled-back change sends
+// nothing and a committed one is worked even across a crash, by exactly one
+// of the instances sharing the database.
+//
+// Both dialects use database/sql drivers (riversqlite, riverdatabasesql), so
+// one client type serves both.
+
+// QueueEmail is the queue invitation emails are worked from.
+const QueueEmail = "email"
+
+// InvitationArgs is the job that sends one invitation. The link is minted
+// when the job runs (only its hash is stored, and a newer invitation must
+// void older links at the moment it is sent); the job carries only ids.
+type InvitationArgs struct {
+	OrgID  int64 `json:"org_id"`
+	UserID int64 `json:"user_id"`
+	// Seq is the user's invitation_count when this invitation was queued:
+	// a job whose Seq is no longer the latest does not overwrite the
+	// delivery status of a newer one.
+	Seq         int    `json:"seq"`
+	InviterName string `json:"inviter_name"`
+}
+
+// Kind names the job for River.
+func (InvitationArgs) Kind() string { return "invitation" }
+
+// InsertOpts routes invitations to the email queue.
+func (InvitationArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: QueueEmail, MaxAttempts: 10}
+}
+
+// RiverDriver returns the River driver over the write pool.
+func (db *DB) RiverDriver() riverdriver.Driver[*sql.Tx] {
+	if db.dialect == SQLite {
+		return riversqlite.New(db.w)
+	}
+	return riverdatabasesql.New(db.w)
+}
+
+// inserter is an insert-only River client: workers run elsewhere (outbox).
+func (db *DB) inserter() (*river.Client[*sql.Tx], error) {
+	db.jobsOnce.Do(func() {
+		db.jobs, db.jobsErr = river.NewClient(db.RiverDriver(), &river.Config{})
+	})
+	return db.jobs, db.jobsErr
+}
+
+// EnqueueInvitation queues an invitation email in the transaction.
+func (tx *Tx) EnqueueInvitation(ctx context.Context, args InvitationArgs) error {
+	c, err := tx.db.inserter()
+	if err != nil {
+		return fmt.Errorf("store: job client: %w", err)
+	}
+	if _, err := c.InsertTx(ctx, tx.tx, args, nil); err != nil {
+		return fmt.Errorf("store: enqueue invitation for user %d: %w", args.UserID, err)
+	}
+	return nil
+}
+
+// EnqueueInvitations queues many invitations in the transaction at once.
+func (tx *Tx) EnqueueInvitations(ctx context.Context, args []InvitationArgs) error {
+	if len(args) == 0 {
+		return nil
+	}
+	c, err := tx.db.inserter()
+	if err != nil {
+		return fmt.Errorf("store: job client: %w", err)
+	}
+	params := make([]river.InsertManyParams, len(args))
+	for i, a := range args {
+		params[i] = river.InsertManyParams{Args: a}
+	}
+	if _, err := c.InsertManyFastTx(ctx, tx.tx, params); err != nil {
+		return fmt.Errorf("store: enqueue %d invitations: %w", len(args), err)
+	}
+	return nil
+}
+
+// SetDelivery records the delivery state of a user's invitation number seq;
+// an older invitation's job never overwrites a newer one's state.
+func (db *DB) SetDelivery(ctx context.Context, orgID, userID int64, seq int, status, detail string, now time.Time) error {
+	if len(detail) > 500 {
+		detail = detail[:500]
+	}
+	_, err := db.w.ExecContext(ctx,
+		`UPDATE users SET delivery_status = $4, delivery_detail = $5, delivery_updated_at = $6
+		 WHERE org_id = $1 AND id = $2 AND invitation_count = $3`, orgID, userID, seq, status, detail, utc(now))
+	if err != nil {
+		return fmt.Errorf("store: set delivery of user %d: %w", userID, err)
+	}
+	return nil
+}
+
+// MarkInvited counts a new invitation for the user and returns its number.
+func (tx *Tx) MarkInvited(ctx context.Context, orgID, userID int64, now time.Time) (int, error) {
+	var seq int
+	err := tx.ex.QueryRowContext(ctx,
+		`UPDATE users SET last_invited_at = $3, invitation_count = invitation_count + 1,
+		 delivery_status = 'queued', delivery_detail = '', delivery_updated_at = $3
+		 WHERE org_id = $1 AND id = $2 RETURNING invitation_count`, orgID, userID, utc(now)).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("store: mark user %d invited: %w", userID, mapErr(err))
+	}
+	return seq, nil
+}
+
+// migrateRiver applies River's own migrations (kept in its river_migration
+// table, apart from ours).
+func (db *DB) migrateRiver(ctx context.Context) error {
+	m, err := rivermigrate.New(db.RiverDriver(), &rivermigrate.Config{Logger: db.log})
+	if err != nil {
+		return fmt.Errorf("store: river migrator: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("store: migrate job queue tables: %w", err)
+	}
+	return nil
+}
+
+// riverPending reports whether River's tables need migrating.
+func (db *DB) riverPending(ctx context.Context) (bool, error) {
+	m, err := rivermigrate.New(db.RiverDriver(), &rivermigrate.Config{Logger: db.log})
+	if err != nil {
+		return false, fmt.Errorf("store: river migrator: %w", err)
+	}
+	existing, err := m.ExistingVersions(ctx)
+	if err != nil {
+		// Before River's first migration its version table does not exist.
+		return true, nil
+	}
+	return len(existing) < len(m.AllVersions()), nil
+}
