@@ -42,7 +42,9 @@ func (h *Handler) Register(mux interface {
 
 	// Users
 	mux.HandleFunc("GET /api/v1/users", h.listUsers)
+	mux.HandleFunc("POST /api/v1/users", h.inviteUser)
 	mux.HandleFunc("GET /api/v1/users/{id}", h.getUser)
+	mux.HandleFunc("POST /api/v1/users/{id}/resend", h.resendInvitation)
 	mux.HandleFunc("PATCH /api/v1/users/{id}", h.updateUser)
 	mux.HandleFunc("DELETE /api/v1/users/{id}", h.removeUser)
 
@@ -102,6 +104,8 @@ func errorStatus(err error) (int, string) {
 		return http.StatusConflict, "conflict"
 	case errors.Is(err, roster.ErrLastAdmin):
 		return http.StatusConflict, "last_admin"
+	case errors.Is(err, admin.ErrExpiredNoResend):
+		return http.StatusConflict, "expired"
 	case errors.Is(err, roster.ErrUnauthenticated):
 		return http.StatusUnauthorized, "unauthenticated"
 	}
@@ -138,6 +142,10 @@ func (h *Handler) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 
 // rootMessage is the innermost sentinel's text (never a wrapped SQL error).
 func rootMessage(err error) string {
+	var ee *admin.ExpiredError
+	if errors.As(err, &ee) {
+		return ee.Error()
+	}
 	for _, s := range []error{roster.ErrLastAdmin, roster.ErrConflict, roster.ErrUnauthenticated} {
 		if errors.Is(err, s) {
 			return s.Error()
@@ -210,11 +218,15 @@ type userJSON struct {
 	LastInvitedAt   *time.Time `json:"last_invited_at"`
 	InvitationCount int        `json:"invitation_count"`
 	WelcomeMessage  string     `json:"welcome_message"`
+	// Delivery of the latest invitation: "", queued, sent, retrying, failed.
+	DeliveryStatus string `json:"delivery_status"`
+	DeliveryDetail string `json:"delivery_detail,omitempty"`
 }
 
 func toJSON(u *roster.User, today roster.Date) userJSON {
 	j := userJSON{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Permissions: u.Permissions.Names(),
-		Status: string(u.StatusOn(today)), InvitationCount: u.InvitationCount, WelcomeMessage: u.WelcomeMessage}
+		Status: string(u.StatusOn(today)), InvitationCount: u.InvitationCount, WelcomeMessage: u.WelcomeMessage,
+		DeliveryStatus: u.DeliveryStatus, DeliveryDetail: u.DeliveryDetail}
 	if !u.ExpirationDate.IsZero() {
 		d := u.ExpirationDate.String()
 		j.ExpirationDate = &d

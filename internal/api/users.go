@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -215,4 +216,77 @@ func (h *Handler) removeUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// inviteJSON is the body of POST /api/v1/users; absent fields keep an
+// existing user's values, null or "" clears them.
+func (p patchJSON) toInvite() (admin.InviteInput, error) {
+	var in admin.InviteInput
+	var v roster.ValidationError
+	raw, ok := p["email"]
+	if !ok {
+		v.Add("email", "required")
+	} else if err := json.Unmarshal(raw, &in.Email); err != nil {
+		v.Add("email", "must be a string")
+	}
+	rest := patchJSON{}
+	for k, val := range p {
+		if k != "email" {
+			rest[k] = val
+		}
+	}
+	patch, err := rest.toPatch()
+	var ve *roster.ValidationError
+	if errors.As(err, &ve) {
+		for k, msg := range ve.Fields {
+			v.Add(k, strings.Replace(msg, "PATCH takes", "invite takes email,", 1))
+		}
+	}
+	in.FirstName, in.LastName, in.WelcomeMessage = patch.FirstName, patch.LastName, patch.WelcomeMessage
+	in.Permissions, in.ExpirationDate = patch.Permissions, patch.ExpirationDate
+	return in, v.Err()
+}
+
+func (h *Handler) inviteUser(w http.ResponseWriter, r *http.Request) {
+	a := h.actor(w, r)
+	if a == nil {
+		return
+	}
+	var body patchJSON
+	if err := decode(r, &body); err != nil {
+		h.writeErr(w, r, err)
+		return
+	}
+	in, err := body.toInvite()
+	if err != nil {
+		h.writeErr(w, r, err)
+		return
+	}
+	res, err := h.svc.Invite(r.Context(), a, in)
+	if err != nil {
+		h.writeErr(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if res.Created {
+		status = http.StatusCreated
+		w.Header().Set("Location", "/api/v1/users/"+strconv.FormatInt(res.User.ID, 10))
+	}
+	writeJSON(w, status, toJSON(res.User, h.svc.Today(a)))
+}
+
+func (h *Handler) resendInvitation(w http.ResponseWriter, r *http.Request) {
+	a := h.actor(w, r)
+	if a == nil {
+		return
+	}
+	id, err := pathID(r)
+	if err == nil {
+		var u *roster.User
+		if u, err = h.svc.Resend(r.Context(), a, id); err == nil {
+			writeJSON(w, http.StatusAccepted, toJSON(u, h.svc.Today(a)))
+			return
+		}
+	}
+	h.writeErr(w, r, err)
 }

@@ -239,14 +239,24 @@ func open(ctx context.Context, c *config.Config, log *slog.Logger, policy migrat
 	return db, nil
 }
 
+// newSender returns the configured mail transport: SMTP when a URL is
+// given, otherwise the local mailbox.
+func newSender(c config.Config, log *slog.Logger) (mail.Sender, error) {
+	o := mail.Options{From: c.MailFrom}
+	if c.SMTPURL != "" {
+		return mail.NewSMTP(c.SMTPURL, o, log)
+	}
+	return mail.NewMailbox(mailboxDir(c), o, log)
+}
+
 // newService wires the admin service the way serve does.
 func newService(c config.Config, db *store.DB, log *slog.Logger) (*admin.Service, error) {
-	mb, err := mail.NewMailbox(mailboxDir(c), mail.Options{}, log)
+	sender, err := newSender(c, log)
 	if err != nil {
 		return nil, err
 	}
 	return admin.New(admin.Options{DB: db, Logger: log, BaseURL: c.BaseURL, PasswordMinLength: c.PasswordMinLength,
-		LinkTTL: c.LinkTTL, SessionTTL: c.SessionTTL, Mailer: mb}), nil
+		LinkTTL: c.LinkTTL, SessionTTL: c.SessionTTL, Mailer: sender}), nil
 }
 
 func mailboxDir(c config.Config) string { return strings.TrimRight(c.DataDir, "/") + "/mailbox" }

@@ -9,6 +9,7 @@ import (
 	"syscall"
 
 	"github.com/roster-dev/roster/internal/config"
+	"github.com/roster-dev/roster/internal/outbox"
 	"github.com/roster-dev/roster/internal/server"
 )
 
@@ -76,7 +77,32 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if link != "" {
 		fmt.Fprintf(env.Stdout, "\nRoster has no organization yet. Open this one-time link to set it up (valid 24 hours):\n\n    %s\n\n", link)
 	}
+	sender, err := newSender(c, log)
+	if err != nil {
+		return err
+	}
+	worker, err := outbox.New(outbox.Options{DB: db, Sender: sender, Logger: log, BaseURL: c.BaseURL, LinkTTL: c.LinkTTL})
+	if err != nil {
+		return err
+	}
 	ready.Store(true)
-	log.Info("Roster is listening", "address", "http://"+ln.Addr().String(), "base_url", c.BaseURL, "database", string(db.Dialect()), "mailbox", mailboxDir(c))
-	return server.Run(ctx, ln, h, log)
+	log.Info("Roster is listening", "address", "http://"+ln.Addr().String(), "base_url", c.BaseURL, "database", string(db.Dialect()), "mail", fmt.Sprint(sender))
+	// The HTTP server and the background worker stop together: when ctx
+	// ends (SIGINT, SIGTERM) or when either fails.
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workerDone := make(chan error, 1)
+	go func() {
+		err := worker.Run(runCtx)
+		if err != nil {
+			cancel() // no server without its worker
+		}
+		workerDone <- err
+	}()
+	err = server.Run(runCtx, ln, h, log)
+	cancel()
+	if werr := <-workerDone; werr != nil && err == nil {
+		err = werr
+	}
+	return err
 }

@@ -30,6 +30,10 @@ type Config struct {
 	LogFormat         string        // ROSTER_LOG_FORMAT: text or json
 	LogLevel          string        // ROSTER_LOG_LEVEL: debug, info, warn, error
 	AutoMigrate       bool          // ROSTER_AUTO_MIGRATE, --migrate: serve applies migrations itself
+	// SMTPURL configures the SMTP transport (secret: may hold a password);
+	// empty keeps every message in DataDir/mailbox.
+	SMTPURL  string // ROSTER_SMTP_URL, --smtp-url
+	MailFrom string // ROSTER_MAIL_FROM: the From address
 }
 
 // Default returns the configuration of a first run with nothing set.
@@ -83,6 +87,8 @@ func FromEnv(c Config, getenv func(string) string) (Config, error) {
 	str("ROSTER_DATA_DIR", &c.DataDir)
 	str("ROSTER_DATABASE_URL", &c.DatabaseURL)
 	str("ROSTER_BASE_URL", &c.BaseURL)
+	str("ROSTER_SMTP_URL", &c.SMTPURL)
+	str("ROSTER_MAIL_FROM", &c.MailFrom)
 	str("ROSTER_LOG_FORMAT", &c.LogFormat)
 	str("ROSTER_LOG_LEVEL", &c.LogLevel)
 	boolean("ROSTER_SECURE_COOKIES", &c.SecureCookies)
@@ -134,6 +140,7 @@ func CommonFlags(fs *flag.FlagSet, c *Config) {
 func ServeFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.Listen, "listen", c.Listen, "`address` to listen on (env ROSTER_LISTEN)")
 	fs.BoolVar(&c.AutoMigrate, "migrate", c.AutoMigrate, "apply pending database migrations at start (env ROSTER_AUTO_MIGRATE)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", c.SMTPURL, "send email through SMTP: `smtp://user:pass@host:587` (STARTTLS) or smtps://host:465; empty keeps messages in DATA_DIR/mailbox (env ROSTER_SMTP_URL)")
 }
 
 // Validate fills derived defaults and reports every problem at once.
@@ -191,6 +198,13 @@ func (c Config) Redacted() string {
 	if db == "" {
 		db = "(SQLite file in the data directory)"
 	}
-	return fmt.Sprintf("listen = %s\ndata_dir = %s\ndatabase_url = %s\nbase_url = %s\nsecure_cookies = %t\npassword_min_length = %d\nlink_ttl = %s\nsession_ttl = %s\nlog_format = %s\nlog_level = %s\nauto_migrate = %t\n",
-		c.Listen, c.DataDir, db, c.BaseURL, c.SecureCookies, c.PasswordMinLength, c.LinkTTL, c.SessionTTL, c.LogFormat, c.LogLevel, c.AutoMigrate)
+	smtp := c.SMTPURL
+	if u, err := url.Parse(smtp); err == nil && u.User != nil {
+		smtp = u.Redacted()
+	}
+	if smtp == "" {
+		smtp = "(none: messages are kept in the data directory's mailbox)"
+	}
+	return fmt.Sprintf("listen = %s\ndata_dir = %s\ndatabase_url = %s\nbase_url = %s\nsmtp_url = %s\nmail_from = %s\nsecure_cookies = %t\npassword_min_length = %d\nlink_ttl = %s\nsession_ttl = %s\nlog_format = %s\nlog_level = %s\nauto_migrate = %t\n",
+		c.Listen, c.DataDir, db, c.BaseURL, smtp, c.MailFrom, c.SecureCookies, c.PasswordMinLength, c.LinkTTL, c.SessionTTL, c.LogFormat, c.LogLevel, c.AutoMigrate)
 }

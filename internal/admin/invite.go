@@ -1,0 +1,218 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/roster-dev/roster/internal/roster"
+	"github.com/roster-dev/roster/internal/store"
+)
+
+// InviteInput is one invitation: the invite form, POST /api/v1/users and one
+// row of a CSV upload all fill it, and all go through Invite's rules
+// (SPEC "Invite one user": same rules as one row of a bulk upload).
+// Unset fields keep an existing user's value; set-but-blank clears it.
+type InviteInput struct {
+	Email          string
+	FirstName      roster.Optional[string]
+	LastName       roster.Optional[string]
+	Permissions    roster.Optional[roster.Permissions]
+	ExpirationDate roster.Optional[roster.Date]
+	WelcomeMessage roster.Optional[string]
+	// DefaultExpiration applies when ExpirationDate is unset or blank (the
+	// upload's default expiration date).
+	DefaultExpiration roster.Date
+}
+
+// InviteResult says what an invitation did.
+type InviteResult struct {
+	User    *roster.User
+	Before  *roster.User // nil when the user was created
+	Created bool
+}
+
+// PlanInvite applies the rules of SPEC "Bulk Upload" to one invitation
+// against the existing user (nil when new) without changing anything: it
+// returns the user as it would be after, or a *roster.ValidationError whose
+// fields name the input's fields.
+func PlanInvite(a *roster.Actor, in InviteInput, existing *roster.User, today roster.Date) (*roster.User, error) {
+	var v roster.ValidationError
+	email, err := roster.NormalizeEmail(in.Email)
+	if err != nil {
+		v.Add("email", err.Error())
+	}
+	u := &roster.User{OrgID: a.Org.ID, Email: email}
+	if existing != nil {
+		cp := *existing
+		u = &cp
+	}
+	setName := func(field string, o roster.Optional[string], dst *string) {
+		if !o.Set {
+			return
+		}
+		if n, err := roster.CleanName(o.Value); err != nil {
+			v.Add(field, err.Error())
+		} else {
+			*dst = n
+		}
+	}
+	setName("first_name", in.FirstName, &u.FirstName)
+	setName("last_name", in.LastName, &u.LastName)
+	if in.WelcomeMessage.Set {
+		msg := strings.TrimSpace(in.WelcomeMessage.Value)
+		if n := utf8.RuneCountInString(msg); n > MaxWelcomeMessage {
+			v.Add("welcome_message", fmt.Sprintf("use at most %d characters (this one has %d)", MaxWelcomeMessage, n))
+		} else {
+			u.WelcomeMessage = msg
+		}
+	}
+	if in.Permissions.Set {
+		// SPEC "Permissions": no one grants (or takes away) what they do not hold.
+		changed := in.Permissions.Value ^ u.Permissions
+		if lacking := changed &^ a.User.Permissions; lacking != 0 {
+			v.Add("permissions", "you cannot grant or remove a permission you do not hold: "+strings.Join(lacking.Names(), ", "))
+		} else {
+			u.Permissions = in.Permissions.Value
+		}
+	}
+	exp := u.ExpirationDate
+	switch {
+	case in.ExpirationDate.Set && !in.ExpirationDate.Value.IsZero():
+		exp = in.ExpirationDate.Value
+	case !in.DefaultExpiration.IsZero():
+		exp = in.DefaultExpiration
+	case in.ExpirationDate.Set:
+		exp = roster.Date{} // a blank date clears it
+	}
+	switch {
+	case exp != u.ExpirationDate && roster.IsExpired(exp, today):
+		v.Add("expiration_date", fmt.Sprintf("%s is not in the future; an invitation needs an expiration date after today (%s), or none", exp, today))
+	case existing != nil && roster.IsExpired(exp, today):
+		// SPEC "Bulk Upload": an expired user is re-invited only with a future date.
+		v.Add("expiration_date", fmt.Sprintf("access expired on %s; give a future expiration_date", existing.ExpirationDate))
+	default:
+		u.ExpirationDate = exp
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// Invite creates the user or updates the existing one with the same email,
+// and queues an invitation, with its audit event, in one transaction.
+func (s *Service) Invite(ctx context.Context, a *roster.Actor, in InviteInput) (*InviteResult, error) {
+	if err := s.authorize(a); err != nil {
+		return nil, err
+	}
+	var res *InviteResult
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		res, err = s.inviteTx(ctx, tx, a, in)
+		return err
+	})
+	if err != nil {
+		return nil, wrap("invite", err)
+	}
+	return res, nil
+}
+
+// inviteTx is Invite inside the caller's transaction (a CSV import applies
+// many rows per transaction through it).
+func (s *Service) inviteTx(ctx context.Context, tx *store.Tx, a *roster.Actor, in InviteInput) (*InviteResult, error) {
+	now := s.now()
+	today := a.Org.Today(now)
+	if err := tx.LockOrg(ctx, a.Org.ID); err != nil {
+		return nil, err
+	}
+	var existing *roster.User
+	if email, err := roster.NormalizeEmail(in.Email); err == nil {
+		existing, err = tx.UserByEmail(ctx, a.Org.ID, email)
+		if err != nil && !errors.Is(err, roster.ErrNotFound) {
+			return nil, err
+		}
+	}
+	u, err := PlanInvite(a, in, existing, today)
+	if err != nil {
+		return nil, err
+	}
+	res := &InviteResult{User: u, Before: existing, Created: existing == nil}
+	if existing == nil {
+		if err := tx.CreateUser(ctx, u, now); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := s.guardLastAdmin(ctx, tx, a.Org, u); err != nil {
+			return nil, err
+		}
+		if err := tx.UpdateUser(ctx, u, now); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.queueInvitation(ctx, tx, a, u, now); err != nil {
+		return nil, err
+	}
+	action := "user.invite"
+	if existing != nil {
+		action = "user.reinvite"
+	}
+	return res, s.audit(ctx, tx, a.Org.ID, a, action, u, snap(existing), snap(u))
+}
+
+// queueInvitation counts the invitation on the user and queues its email.
+func (s *Service) queueInvitation(ctx context.Context, tx *store.Tx, a *roster.Actor, u *roster.User, now time.Time) error {
+	seq, err := tx.MarkInvited(ctx, u.OrgID, u.ID, now)
+	if err != nil {
+		return err
+	}
+	u.InvitationCount, u.LastInvitedAt = seq, now.UTC().Truncate(time.Microsecond)
+	u.DeliveryStatus, u.DeliveryDetail = "queued", ""
+	return tx.EnqueueInvitation(ctx, store.InvitationArgs{OrgID: u.OrgID, UserID: u.ID, Seq: seq, InviterName: a.User.Name()})
+}
+
+// ErrExpiredNoResend refuses to email an expired user (SPEC "Bulk actions":
+// expired users are skipped; "update their expiration date first").
+var ErrExpiredNoResend = errors.New("access has expired; update their expiration date first")
+
+// ExpiredError names the expired user an invitation was refused for.
+type ExpiredError struct {
+	Email   string
+	Expired roster.Date
+}
+
+func (e *ExpiredError) Error() string {
+	return fmt.Sprintf("%s: access expired on %s; update their expiration date first", e.Email, e.Expired)
+}
+
+// Unwrap makes errors.Is(err, ErrExpiredNoResend) hold.
+func (e *ExpiredError) Unwrap() error { return ErrExpiredNoResend }
+
+// Resend queues a new invitation to a user who has not expired.
+func (s *Service) Resend(ctx context.Context, a *roster.Actor, id int64) (*roster.User, error) {
+	if err := s.authorize(a); err != nil {
+		return nil, err
+	}
+	var u *roster.User
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if u, err = tx.UserByID(ctx, a.Org.ID, id); err != nil {
+			return err
+		}
+		now := s.now()
+		if roster.IsExpired(u.ExpirationDate, a.Org.Today(now)) {
+			return &ExpiredError{Email: u.Email, Expired: u.ExpirationDate}
+		}
+		if err := s.queueInvitation(ctx, tx, a, u, now); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a.Org.ID, a, "user.resend_invitation", u, "", fmt.Sprintf(`{"invitation_count":%d}`, u.InvitationCount))
+	})
+	if err != nil {
+		return nil, wrap("resend invitation", err)
+	}
+	return u, nil
+}

@@ -1,0 +1,226 @@
+// Package outbox works Roster's background jobs: it claims invitation jobs
+// from the durable queue (River, on our own database), renders and sends the
+// email, retries temporary failures with backoff, and records the delivery
+// status on the user. Enqueueing is a store call in the caller's transaction.
+//
+// It imports store, auth and mail; never admin, web or api.
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/roster-dev/roster/internal/auth"
+	"github.com/roster-dev/roster/internal/mail"
+	"github.com/roster-dev/roster/internal/roster"
+	"github.com/roster-dev/roster/internal/store"
+)
+
+// Options configures a Worker.
+type Options struct {
+	DB      *store.DB
+	Sender  mail.Sender
+	Logger  *slog.Logger
+	BaseURL string
+	LinkTTL time.Duration
+	Now     func() time.Time
+	// Workers is how many emails are sent at once (default 10).
+	Workers int
+	// RetryBase is the first retry's delay; each next one doubles, up to an
+	// hour (default 10 s).
+	RetryBase time.Duration
+	// PollInterval is how often the queue is checked for new jobs when no
+	// notification says so (default 200 ms).
+	PollInterval time.Duration
+	// ID names this instance in River's bookkeeping (default generated).
+	ID string
+}
+
+// Worker runs the background jobs of one instance.
+type Worker struct {
+	client *river.Client[*sql.Tx]
+	log    *slog.Logger
+}
+
+// New returns a Worker; Run starts it.
+func New(o Options) (*Worker, error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Workers <= 0 {
+		o.Workers = 10
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = 10 * time.Second
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 200 * time.Millisecond
+	}
+	if o.LinkTTL <= 0 {
+		o.LinkTTL = 7 * 24 * time.Hour
+	}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &invitationWorker{o: o}); err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	client, err := river.NewClient(o.DB.RiverDriver(), &river.Config{
+		ID:                o.ID,
+		Queues:            map[string]river.QueueConfig{store.QueueEmail: {MaxWorkers: o.Workers}},
+		Workers:           workers,
+		Logger:            o.Logger.With("component", "queue"),
+		FetchPollInterval: o.PollInterval,
+		FetchCooldown:     min(o.PollInterval, 100*time.Millisecond),
+		JobTimeout:        2 * time.Minute,
+		// A job left running by an instance that died is given to another
+		// after this long (it must exceed JobTimeout).
+		RescueStuckJobsAfter:        5 * time.Minute,
+		CompletedJobRetentionPeriod: 24 * time.Hour,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("outbox: queue client: %w", err)
+	}
+	return &Worker{client: client, log: o.Logger}, nil
+}
+
+// Run works jobs until ctx is cancelled, then stops taking new ones and
+// waits (up to 30 s) for those in flight.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.client.Start(ctx); err != nil {
+		return fmt.Errorf("outbox: start: %w", err)
+	}
+	<-ctx.Done()
+	stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.client.Stop(stopCtx); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("outbox: stop: %w", err)
+	}
+	return nil
+}
+
+// Client exposes the queue client, for tests that wait on job events.
+func (w *Worker) Client() *river.Client[*sql.Tx] { return w.client }
+
+// Delivery statuses shown per user.
+const (
+	StatusQueued   = "queued"
+	StatusSent     = "sent"
+	StatusRetrying = "retrying"
+	StatusFailed   = "failed"
+)
+
+type invitationWorker struct {
+	river.WorkerDefaults[store.InvitationArgs]
+	o Options
+}
+
+// NextRetry backs off exponentially from RetryBase, capped at an hour.
+func (w *invitationWorker) NextRetry(job *river.Job[store.InvitationArgs]) time.Time {
+	d := w.o.RetryBase << min(max(job.Attempt-1, 0), 12)
+	return w.o.Now().Add(min(d, time.Hour))
+}
+
+func (w *invitationWorker) Work(ctx context.Context, job *river.Job[store.InvitationArgs]) error {
+	a := job.Args
+	db := w.o.DB
+	log := w.o.Logger.With("org_id", a.OrgID, "user_id", a.UserID, "job_id", job.ID, "attempt", job.Attempt)
+	org, err := db.OrgByID(ctx, a.OrgID)
+	if err != nil {
+		return w.gone(err, "organization")
+	}
+	u, err := db.UserByID(ctx, a.OrgID, a.UserID)
+	if err != nil {
+		return w.gone(err, "user")
+	}
+	now := w.o.Now()
+	if roster.IsExpired(u.ExpirationDate, org.Today(now)) {
+		// SPEC: an expired user is never emailed.
+		msg := fmt.Sprintf("not sent: access expired on %s before the invitation went out", u.ExpirationDate)
+		w.setStatus(ctx, log, a, StatusFailed, msg)
+		return river.JobCancel(errors.New(msg))
+	}
+	link, err := w.link(ctx, org, u, now)
+	if err != nil {
+		return err
+	}
+	m, err := mail.Render("invitation", u.Email, strings.TrimSpace(u.FirstName+" "+u.LastName), map[string]any{
+		"OrgName": org.Name, "Inviter": a.InviterName, "Name": u.Name(), "FirstName": u.FirstName, "Email": u.Email,
+		"Welcome": u.WelcomeMessage, "Expires": u.ExpirationDate.String(), "Link": link, "HasPassword": u.HasPassword,
+		"ValidFor": humanDuration(w.o.LinkTTL),
+	})
+	if err != nil {
+		return river.JobCancel(err)
+	}
+	m.ID = fmt.Sprintf("invitation-%d-%d-%d", a.UserID, a.Seq, job.Attempt)
+	if err := w.o.Sender.Send(ctx, m); err != nil {
+		switch {
+		case mail.IsPermanent(err):
+			w.setStatus(ctx, log, a, StatusFailed, err.Error())
+			log.Warn("Invitation refused by the mail server", "err", err)
+			return river.JobCancel(err)
+		case job.Attempt >= job.MaxAttempts:
+			w.setStatus(ctx, log, a, StatusFailed, fmt.Sprintf("gave up after %d attempts: %v", job.Attempt, err))
+		default:
+			w.setStatus(ctx, log, a, StatusRetrying, fmt.Sprintf("attempt %d failed: %v; retrying", job.Attempt, err))
+		}
+		log.Warn("Send invitation", "err", err)
+		return err
+	}
+	w.setStatus(ctx, log, a, StatusSent, "")
+	return nil
+}
+
+// gone cancels a job whose organization or user no longer exists (removed
+// since it was queued); other errors are retried.
+func (w *invitationWorker) gone(err error, what string) error {
+	if errors.Is(err, roster.ErrNotFound) {
+		return river.JobCancel(fmt.Errorf("%s removed before the invitation was sent", what))
+	}
+	return err
+}
+
+func (w *invitationWorker) setStatus(ctx context.Context, log *slog.Logger, a store.InvitationArgs, status, detail string) {
+	if err := w.o.DB.SetDelivery(ctx, a.OrgID, a.UserID, a.Seq, status, detail, w.o.Now()); err != nil {
+		log.Error("Record delivery status", "err", err)
+	}
+}
+
+// link mints the invitation link when the email is sent (voiding older
+// links), or, for a user who already has a password, a sign-in link.
+func (w *invitationWorker) link(ctx context.Context, org *roster.Org, u *roster.User, now time.Time) (string, error) {
+	base := strings.TrimRight(w.o.BaseURL, "/")
+	if u.HasPassword {
+		return base + "/signin?" + url.Values{"email": {u.Email}}.Encode(), nil
+	}
+	tok, err := auth.NewToken("")
+	if err != nil {
+		return "", err
+	}
+	err = w.o.DB.InTx(ctx, func(tx *store.Tx) error {
+		return tx.CreateLink(ctx, org.ID, u.ID, store.LinkInvite, auth.HashToken(tok.Reveal()), now, now.Add(w.o.LinkTTL))
+	})
+	if err != nil {
+		return "", fmt.Errorf("outbox: mint invitation link: %w", err)
+	}
+	return base + "/link/" + tok.Reveal(), nil
+}
+
+func humanDuration(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%d days", int(d.Hours()/24))
+	case d >= 2*time.Hour:
+		return fmt.Sprintf("%d hours", int(d.Hours()))
+	}
+	return "1 hour"
+}
