@@ -102,7 +102,10 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (*Session, error) 
 	} else {
 		keys = append(keys, "acct:"+addr)
 	}
-	if wait, err := s.throttled(ctx, keys); err != nil {
+	// Count the attempt before checking the password, in one transaction
+	// per attempt: a burst of parallel guesses is counted one by one, and
+	// those past the limit are refused without a check.
+	if wait, err := s.countAttempt(ctx, keys); err != nil {
 		return nil, err
 	} else if wait > 0 {
 		auth.DummyVerify(in.Password)
@@ -126,10 +129,7 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (*Session, error) 
 		auth.DummyVerify(in.Password) // the same time as a wrong password
 	}
 	if len(matched) == 0 {
-		if err := s.recordFailure(ctx, keys); err != nil {
-			return nil, err
-		}
-		return nil, roster.ErrBadCredentials
+		return nil, roster.ErrBadCredentials // already counted
 	}
 	if len(matched) > 1 {
 		orgs := make([]*roster.Org, len(matched))
@@ -146,12 +146,14 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (*Session, error) 
 		}
 	}
 	sess, err := s.openSession(ctx, c.Org, c.User, deviceHash, func(tx *store.Tx) error {
+		// A success forgets the account's failures and gives the address
+		// back the attempt counted in advance.
 		for _, k := range keys[1:] {
 			if err := tx.ClearThrottle(ctx, k); err != nil {
 				return err
 			}
 		}
-		return nil
+		return tx.UncountThrottle(ctx, keys[0])
 	})
 	return sess, err
 }
@@ -168,29 +170,32 @@ func clientKey(a netip.Addr) string {
 	return a.Unmap().String()
 }
 
-func (s *Service) throttled(ctx context.Context, keys []string) (time.Duration, error) {
+// countAttempt counts one sign-in attempt on every key and returns how
+// long to wait when any key is blocked. A key's first free attempts pass;
+// past them each attempt blocks the key for twice as long as the last
+// (1 s, 2 s, 4 s … up to 15 minutes), so guessing slows to a crawl while
+// the owner, after a typo or two, waits seconds at most.
+func (s *Service) countAttempt(ctx context.Context, keys []string) (time.Duration, error) {
 	now := s.now()
 	var wait time.Duration
-	for _, k := range keys {
-		st, err := s.db.Throttle(ctx, k)
-		if err != nil {
-			return 0, wrap("sign in", err)
-		}
-		if d := st.BlockedUntil.Sub(now); d > wait {
-			wait = d
-		}
-	}
-	return wait, nil
-}
-
-func (s *Service) recordFailure(ctx context.Context, keys []string) error {
-	now := s.now()
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		for _, k := range keys {
-			st, err := tx.Throttle(ctx, k)
+		wait = 0
+		states := make([]store.ThrottleState, len(keys))
+		for i, k := range keys {
+			st, err := tx.LockThrottle(ctx, k, now)
 			if err != nil {
 				return err
 			}
+			if d := st.BlockedUntil.Sub(now); d > wait {
+				wait = d
+			}
+			states[i] = st
+		}
+		if wait > 0 {
+			return nil // refused attempts are not counted: waiting must end the block
+		}
+		for i, k := range keys {
+			st := states[i]
 			if now.Sub(st.WindowStart) > throttleWindow {
 				st = store.ThrottleState{WindowStart: now}
 			}
@@ -203,8 +208,7 @@ func (s *Service) recordFailure(ctx context.Context, keys []string) error {
 				free = deviceFreeFailures
 			}
 			if over := st.Failures - free; over >= 0 {
-				block := time.Second << min(over, 10) // 1 s, 2 s, 4 s … capped below
-				st.BlockedUntil = now.Add(min(block, throttleMaxBlock))
+				st.BlockedUntil = now.Add(min(time.Second<<min(over, 10), throttleMaxBlock))
 			}
 			if err := tx.SetThrottle(ctx, k, st); err != nil {
 				return err
@@ -212,7 +216,7 @@ func (s *Service) recordFailure(ctx context.Context, keys []string) error {
 		}
 		return nil
 	})
-	return wrap("record failed sign-in", err)
+	return wait, wrap("count sign-in attempt", err)
 }
 
 // openSession records the login and creates a session (and remembers the

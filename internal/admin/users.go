@@ -193,3 +193,7 @@ func IsNotFound(err error) bool { return errors.Is(err, roster.ErrNotFound) }
 
 // CanManageUsers reports whether the actor passes the access gate now.
 func (s *Service) CanManageUsers(a *roster.Actor) bool { return s.authorize(a) == nil }
+
+// Authorize checks the access gate for the actor on the service's clock and
+// says why not (an *roster.AccessError).
+func (s *Service) Authorize(a *roster.Actor) error { return s.authorize(a) }

@@ -69,3 +69,31 @@ func (q *q) IsKnownDevice(ctx context.Context, userID int64, hash []byte) (bool,
 	}
 	return n > 0, nil
 }
+
+// LockThrottle reads a key's state for update, creating it at zero: until
+// the transaction ends, concurrent attempts on the key wait (PostgreSQL row
+// lock; SQLite write transactions are serial anyway).
+func (tx *Tx) LockThrottle(ctx context.Context, key string, now time.Time) (ThrottleState, error) {
+	if _, err := tx.ex.ExecContext(ctx,
+		"INSERT INTO signin_throttle (key, failures, window_start) VALUES ($1, 0, $2) ON CONFLICT (key) DO NOTHING", key, utc(now)); err != nil {
+		return ThrottleState{}, fmt.Errorf("store: lock throttle %s: %w", key, err)
+	}
+	q := "SELECT failures, window_start, blocked_until FROM signin_throttle WHERE key = $1"
+	if tx.d == Postgres {
+		q += " FOR UPDATE"
+	}
+	var s ThrottleState
+	if err := tx.ex.QueryRowContext(ctx, q, key).Scan(&s.Failures, timeCol{&s.WindowStart}, timeCol{&s.BlockedUntil}); err != nil {
+		return s, fmt.Errorf("store: lock throttle %s: %w", key, mapErr(err))
+	}
+	return s, nil
+}
+
+// UncountThrottle takes one attempt back from a key (a sign-in that
+// succeeded was counted in advance).
+func (tx *Tx) UncountThrottle(ctx context.Context, key string) error {
+	if _, err := tx.ex.ExecContext(ctx, "UPDATE signin_throttle SET failures = failures - 1 WHERE key = $1 AND failures > 0", key); err != nil {
+		return fmt.Errorf("store: uncount throttle %s: %w", key, err)
+	}
+	return nil
+}

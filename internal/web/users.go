@@ -51,5 +51,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) {
 		nq.Set("cursor", list.NextCursor)
 		next = "/users?" + nq.Encode()
 	}
-	h.render(w, r, "users", &view{Title: "User Management", Data: usersView{List: list, Query: q, Next: next, Status: roster.AllStatuses}})
+	notice, errMsg := userNotice(q)
+	h.render(w, r, "users", &view{Title: "User Management", Notice: notice, Error: errMsg,
+		Data: usersView{List: list, Query: q, Next: next, Status: roster.AllStatuses}})
 }

@@ -54,12 +54,19 @@ func New(svc *admin.Service, log *slog.Logger, o Options) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Files named *.partial.html hold templates every page may use.
+	shared := []string{"templates/layout.html"}
+	for _, n := range names {
+		if strings.HasSuffix(n, ".partial.html") {
+			shared = append(shared, n)
+		}
+	}
 	for _, n := range names {
 		base := path.Base(n)
-		if base == "layout.html" {
+		if base == "layout.html" || strings.HasSuffix(base, ".partial.html") {
 			continue
 		}
-		t, err := template.New(base).Funcs(funcs).ParseFS(files, "templates/layout.html", n)
+		t, err := template.New(base).Funcs(funcs).ParseFS(files, append(shared, n)...)
 		if err != nil {
 			return nil, fmt.Errorf("web: parse %s: %w", base, err)
 		}
@@ -108,6 +115,13 @@ func (h *Handler) Register(mux Mux) {
 
 	// User Management
 	mux.HandleFunc("GET /users", h.listUsers)
+	mux.HandleFunc("GET /users/invite", h.showInvite)
+	mux.HandleFunc("POST /users/invite", h.invite)
+	mux.HandleFunc("GET /users/{id}/edit", h.showEdit)
+	mux.HandleFunc("POST /users/{id}/edit", h.edit)
+	mux.HandleFunc("POST /users/{id}/resend", h.resend)
+	mux.HandleFunc("GET /users/{id}/remove", h.showRemove)
+	mux.HandleFunc("POST /users/{id}/remove", h.remove)
 }
 
 func cacheStatic(next http.Handler) http.Handler {

@@ -1,0 +1,80 @@
+package web_test
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/roster-dev/roster/internal/admin"
+	"github.com/roster-dev/roster/internal/roster"
+	"github.com/roster-dev/roster/internal/server"
+	"github.com/roster-dev/roster/internal/store/storetest"
+	"github.com/roster-dev/roster/internal/web"
+)
+
+// TestEveryPageRenders parses every template at startup (web.New) and then
+// renders each dashboard page through the real server, so a template that
+// fails at execution time fails here rather than in front of a user.
+func TestEveryPageRenders(t *testing.T) {
+	db := storetest.OpenSQLite(t)
+	svc := admin.New(admin.Options{DB: db, BaseURL: "http://roster.test"})
+	h, err := web.New(svc, nil, web.Options{})
+	if err != nil {
+		t.Fatalf("web.New: %v", err)
+	}
+	if len(h.Pages()) < 10 {
+		t.Errorf("Pages() = %v, want every page", h.Pages())
+	}
+	ctx := t.Context()
+	if err := svc.CreateOrg(ctx, &roster.Org{Name: "Acme", Slug: "acme", UserManagement: true}); err != nil {
+		t.Fatal(err)
+	}
+	u, link, err := svc.AddAdmin(ctx, "acme", "ada@acme.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := svc.UseLink(ctx, link[strings.LastIndex(link, "/")+1:], "correct horse battery staple 42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := server.Handler(server.Options{Service: svc, Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "/users/" + itoa(u.ID)
+	pages := map[string]string{
+		"/": "Welcome", "/profile": "Profile", "/users": "User Management", "/users/invite": "Invite user",
+		id + "/edit": "Edit ada@acme.example", id + "/remove": "Remove access for 1 user?",
+		"/users/999999/edit": "Not found", "/link/nope": "This link cannot be used", "/setup/nope": "Set up Roster",
+		"/forgot": "Forgot password",
+	}
+	for path, want := range pages {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.AddCookie(&http.Cookie{Name: web.SessionCookie, Value: sess.Secret.Reveal()})
+		rec := httptest.NewRecorder()
+		root.ServeHTTP(rec, req)
+		if rec.Code >= 500 || !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("GET %s = %d, body lacks %q", path, rec.Code, want)
+		}
+	}
+	// The sign-in page, signed out.
+	rec := httptest.NewRecorder()
+	root.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/signin", nil))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "Sign in") {
+		t.Errorf("GET /signin = %d", rec.Code)
+	}
+}
+
+func itoa(n int64) string {
+	var b [20]byte
+	i := len(b)
+	for n > 0 || i == len(b) {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
