@@ -48,6 +48,9 @@ func (h *Handler) Register(mux interface {
 	mux.HandleFunc("PATCH /api/v1/users/{id}", h.updateUser)
 	mux.HandleFunc("DELETE /api/v1/users/{id}", h.removeUser)
 
+	// Audit log
+	mux.HandleFunc("GET /api/v1/audit", h.listAudit)
+
 	// Anything else under the prefix is a JSON 404, not the dashboard's page.
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such API route: "+r.Method+" "+r.URL.Path, nil)

@@ -49,7 +49,7 @@ func TestEveryPageRenders(t *testing.T) {
 		"/": "Welcome", "/profile": "Profile", "/users": "User Management", "/users/invite": "Invite user",
 		id + "/edit": "Edit ada@acme.example", id + "/remove": "Remove access for 1 user?",
 		"/users/999999/edit": "Not found", "/link/nope": "This link cannot be used", "/setup/nope": "Set up Roster",
-		"/forgot": "Forgot password",
+		"/forgot": "Forgot password", "/audit": "Audit log",
 	}
 	for path, want := range pages {
 		req := httptest.NewRequest(http.MethodGet, path, nil)

@@ -122,6 +122,7 @@ func (h *Handler) Register(mux Mux) {
 	mux.HandleFunc("POST /users/{id}/resend", h.resend)
 	mux.HandleFunc("GET /users/{id}/remove", h.showRemove)
 	mux.HandleFunc("POST /users/{id}/remove", h.remove)
+	mux.HandleFunc("GET /audit", h.showAudit)
 }
 
 func cacheStatic(next http.Handler) http.Handler {
