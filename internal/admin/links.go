@@ -120,6 +120,14 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email string) error 
 	if err != nil {
 		return nil // same answer as for an unknown address
 	}
+	// Nobody may flood an inbox with reset emails: past a few per address,
+	// requests are dropped silently (the answer stays the same).
+	if wait, err := s.countAttempt(ctx, []string{"reset:" + addr}); err != nil {
+		return err
+	} else if wait > 0 {
+		s.log.Warn("Password reset requests throttled", "retry_after", wait.String())
+		return nil
+	}
 	accounts, err := s.db.AccountsByEmail(ctx, addr, maxAccountsPerSignIn)
 	if err != nil {
 		return wrap("password reset", err)

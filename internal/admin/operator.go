@@ -106,8 +106,8 @@ func (s *Service) CreateAPIToken(ctx context.Context, slug, name, email string) 
 	}
 	var u *roster.User
 	if email == "" {
-		if u, err = s.db.FirstAdmin(ctx, org.ID); errors.Is(err, roster.ErrNotFound) {
-			return "", nil, roster.FieldError("user", fmt.Sprintf("%s has no admin yet; run roster admin add first, or name a user with --user", org.Slug))
+		if u, err = s.db.FirstAdmin(ctx, org.ID, org.Today(s.now())); errors.Is(err, roster.ErrNotFound) {
+			return "", nil, roster.FieldError("user", fmt.Sprintf("%s has no admin whose access is current; run roster admin add first, or name a user with --user", org.Slug))
 		}
 	} else {
 		addr, nerr := roster.NormalizeEmail(email)
@@ -147,7 +147,7 @@ func (s *Service) ActorFor(ctx context.Context, slug, email string) (*roster.Act
 	}
 	var u *roster.User
 	if email == "" {
-		u, err = s.db.FirstAdmin(ctx, org.ID)
+		u, err = s.db.FirstAdmin(ctx, org.ID, org.Today(s.now()))
 	} else if addr, nerr := roster.NormalizeEmail(email); nerr != nil {
 		return nil, roster.FieldError("as", nerr.Error())
 	} else {

@@ -26,6 +26,7 @@ const (
 	deviceFreeFailures   = 10
 	addressFreeFailures  = 30
 	maxAccountsPerSignIn = 10
+	resetFreeRequests    = 3 // password-reset emails per address before slowing down
 )
 
 // ThrottledError says how long to wait before trying again.
@@ -132,6 +133,18 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (*Session, error) 
 		return nil, roster.ErrBadCredentials // already counted
 	}
 	if len(matched) > 1 {
+		// Offer only the organizations the person can still sign in to.
+		var live []store.Credential
+		for _, c := range matched {
+			if !roster.IsExpired(c.User.ExpirationDate, c.Org.Today(s.now())) {
+				live = append(live, c)
+			}
+		}
+		if len(live) > 0 {
+			matched = live
+		}
+	}
+	if len(matched) > 1 {
 		orgs := make([]*roster.Org, len(matched))
 		for i, c := range matched {
 			orgs[i] = c.Org
@@ -206,6 +219,8 @@ func (s *Service) countAttempt(ctx context.Context, keys []string) (time.Duratio
 				free = addressFreeFailures
 			case strings.HasPrefix(k, "dev:"):
 				free = deviceFreeFailures
+			case strings.HasPrefix(k, "reset:"):
+				free = resetFreeRequests
 			}
 			if over := st.Failures - free; over >= 0 {
 				st.BlockedUntil = now.Add(min(time.Second<<min(over, 10), throttleMaxBlock))

@@ -36,6 +36,10 @@ type InvitationArgs struct {
 	// delivery status of a newer one.
 	Seq         int    `json:"seq"`
 	InviterName string `json:"inviter_name"`
+	// Email is the user's address when queued (filled in by
+	// EnqueueInvitation): on SQLite a removed user's id is reused by the next
+	// user created, and the job must not go to that other person.
+	Email string `json:"email,omitempty"`
 }
 
 // Kind names the job for River.
@@ -68,6 +72,9 @@ func (tx *Tx) EnqueueInvitation(ctx context.Context, args InvitationArgs) error 
 	if err != nil {
 		return fmt.Errorf("store: job client: %w", err)
 	}
+	if err := tx.fillEmail(ctx, &args); err != nil {
+		return err
+	}
 	if _, err := c.InsertTx(ctx, tx.tx, args, nil); err != nil {
 		return fmt.Errorf("store: enqueue invitation for user %d: %w", args.UserID, err)
 	}
@@ -85,12 +92,44 @@ func (tx *Tx) EnqueueInvitations(ctx context.Context, args []InvitationArgs) err
 	}
 	params := make([]river.InsertManyParams, len(args))
 	for i, a := range args {
+		if err := tx.fillEmail(ctx, &a); err != nil {
+			return err
+		}
 		params[i] = river.InsertManyParams{Args: a}
 	}
 	if _, err := c.InsertManyFastTx(ctx, tx.tx, params); err != nil {
 		return fmt.Errorf("store: enqueue %d invitations: %w", len(args), err)
 	}
 	return nil
+}
+
+// fillEmail sets args.Email from the user when the caller left it empty.
+func (tx *Tx) fillEmail(ctx context.Context, args *InvitationArgs) error {
+	if args.Email != "" {
+		return nil
+	}
+	err := tx.ex.QueryRowContext(ctx, "SELECT email FROM users WHERE org_id = $1 AND id = $2", args.OrgID, args.UserID).Scan(&args.Email)
+	if err != nil {
+		return fmt.Errorf("store: enqueue invitation for user %d: %w", args.UserID, mapErr(err))
+	}
+	return nil
+}
+
+// LockLatestInvitation locks the user's row until the transaction ends
+// (PostgreSQL; a SQLite write transaction already excludes other writers)
+// and reports whether seq is still the user's latest invitation. The worker
+// mints an invitation's link only while it is: a job for an older
+// invitation that runs late must not void the newer one's link.
+func (tx *Tx) LockLatestInvitation(ctx context.Context, orgID, userID int64, seq int) (bool, error) {
+	query := "SELECT invitation_count FROM users WHERE org_id = $1 AND id = $2"
+	if tx.d == Postgres {
+		query += " FOR UPDATE"
+	}
+	var latest int
+	if err := tx.ex.QueryRowContext(ctx, query, orgID, userID).Scan(&latest); err != nil {
+		return false, fmt.Errorf("store: lock user %d: %w", userID, mapErr(err))
+	}
+	return latest == seq, nil
 }
 
 // SetDelivery records the delivery state of a user's invitation number seq;

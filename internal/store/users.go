@@ -245,10 +245,12 @@ func (q *q) CountActiveAdmins(ctx context.Context, orgID int64, today roster.Dat
 }
 
 // FirstAdmin returns the organization's earliest-created user holding
-// manage_users: who an API token acts as when no user is named.
-func (q *q) FirstAdmin(ctx context.Context, orgID int64) (*roster.User, error) {
+// manage_users whose access has not expired on today: who an API token acts
+// as when no user is named.
+func (q *q) FirstAdmin(ctx context.Context, orgID int64, today roster.Date) (*roster.User, error) {
 	u, err := scanUser(q.ex.QueryRowContext(ctx,
-		"SELECT "+userColumns+" FROM users WHERE org_id = $1 AND (permissions & $2) <> 0 ORDER BY id LIMIT 1", orgID, int64(roster.ManageUsers)))
+		"SELECT "+userColumns+" FROM users WHERE org_id = $1 AND (permissions & $2) <> 0 AND (expiration_date IS NULL OR expiration_date > $3) ORDER BY id LIMIT 1",
+		orgID, int64(roster.ManageUsers), today.String()))
 	if err != nil {
 		return nil, fmt.Errorf("store: first admin of org %d: %w", orgID, err)
 	}

@@ -296,7 +296,21 @@ func testCountActiveAdmins(t *testing.T, db *store.DB) {
 	if n, _ := db.CountActiveAdmins(t.Context(), org.ID, today.AddDays(-1)); n != 2 {
 		t.Errorf("CountActiveAdmins(yesterday) = %d, want 2", n)
 	}
-	first, err := db.FirstAdmin(t.Context(), org.ID)
+	// An expired admin is never the default: the next unexpired one is, or none.
+	other := MakeOrg(t, db, "other")
+	old := MakeUser(t, db, other, "old@other.example", roster.AllPermissionsSet)
+	old.ExpirationDate = today
+	if err := tx(t, db, func(ctx context.Context, tx *store.Tx) error { return tx.UpdateUser(ctx, old, t0) }); err != nil {
+		t.Fatal(err)
+	}
+	if first, err := db.FirstAdmin(t.Context(), other.ID, today); !errors.Is(err, roster.ErrNotFound) {
+		t.Errorf("FirstAdmin(org whose only admin expired) = %v, %v; want ErrNotFound", first, err)
+	}
+	later := MakeUser(t, db, other, "later@other.example", roster.Permissions(roster.ManageUsers))
+	if first, err := db.FirstAdmin(t.Context(), other.ID, today); err != nil || first.ID != later.ID {
+		t.Errorf("FirstAdmin(first admin expired) = %v, %v; want the later admin %d", first, err, later.ID)
+	}
+	first, err := db.FirstAdmin(t.Context(), org.ID, today)
 	if err != nil || first.ID != a.ID {
 		t.Errorf("FirstAdmin = %v, %v; want %d", first, err, a.ID)
 	}
