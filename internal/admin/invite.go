@@ -91,8 +91,9 @@ func PlanInvite(a *roster.Actor, in InviteInput, existing *roster.User, today ro
 	switch {
 	case exp != u.ExpirationDate && roster.IsExpired(exp, today):
 		v.Add("expiration_date", fmt.Sprintf("%s is not in the future; an invitation needs an expiration date after today (%s), or none", exp, today))
-	case existing != nil && roster.IsExpired(exp, today):
-		// SPEC "Bulk Upload": an expired user is re-invited only with a future date.
+	case existing != nil && roster.IsExpired(existing.ExpirationDate, today) && (exp.IsZero() || roster.IsExpired(exp, today)):
+		// SPEC "Bulk Upload": an expired user is re-invited only with a future
+		// date; a blank date (which would clear the expiry) is not one.
 		v.Add("expiration_date", fmt.Sprintf("access expired on %s; give a future expiration_date", existing.ExpirationDate))
 	default:
 		u.ExpirationDate = exp

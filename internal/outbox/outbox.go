@@ -97,6 +97,9 @@ func New(o Options) (*Worker, error) {
 // waits (up to 30 s) for those in flight.
 func (w *Worker) Run(ctx context.Context) error {
 	if err := w.client.Start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // asked to stop while starting
+		}
 		return fmt.Errorf("outbox: start: %w", err)
 	}
 	<-ctx.Done()
@@ -142,6 +145,15 @@ func (w *invitationWorker) Work(ctx context.Context, job *river.Job[store.Invita
 	if err != nil {
 		return w.gone(err, "user")
 	}
+	if a.Email != "" && u.Email != a.Email {
+		// The user was removed and (SQLite) the id given to someone else.
+		return river.JobCancel(errors.New("user removed before the invitation was sent"))
+	}
+	if u.InvitationCount != a.Seq {
+		// A newer invitation was queued: its job sends the email, with the
+		// one link that works; this one must neither send nor void it.
+		return river.JobCancel(fmt.Errorf("invitation %d superseded by invitation %d", a.Seq, u.InvitationCount))
+	}
 	now := w.o.Now()
 	if roster.IsExpired(u.ExpirationDate, org.Today(now)) {
 		// SPEC: an expired user is never emailed.
@@ -149,7 +161,10 @@ func (w *invitationWorker) Work(ctx context.Context, job *river.Job[store.Invita
 		w.setStatus(ctx, log, a, StatusFailed, msg)
 		return river.JobCancel(errors.New(msg))
 	}
-	link, err := w.link(ctx, org, u, now)
+	link, err := w.link(ctx, org, u, a.Seq, now)
+	if errors.Is(err, errSuperseded) {
+		return river.JobCancel(fmt.Errorf("invitation %d superseded by a newer one", a.Seq))
+	}
 	if err != nil {
 		return err
 	}
@@ -195,9 +210,14 @@ func (w *invitationWorker) setStatus(ctx context.Context, log *slog.Logger, a st
 	}
 }
 
+// errSuperseded: a newer invitation was queued while this one's job ran.
+var errSuperseded = errors.New("outbox: invitation superseded")
+
 // link mints the invitation link when the email is sent (voiding older
-// links), or, for a user who already has a password, a sign-in link.
-func (w *invitationWorker) link(ctx context.Context, org *roster.Org, u *roster.User, now time.Time) (string, error) {
+// links), or, for a user who already has a password, a sign-in link. It
+// mints only while invitation seq is the user's latest (errSuperseded
+// otherwise), holding the user's row so that a newer one waits for it.
+func (w *invitationWorker) link(ctx context.Context, org *roster.Org, u *roster.User, seq int, now time.Time) (string, error) {
 	base := strings.TrimRight(w.o.BaseURL, "/")
 	if u.HasPassword {
 		return base + "/signin?" + url.Values{"email": {u.Email}}.Encode(), nil
@@ -207,8 +227,18 @@ func (w *invitationWorker) link(ctx context.Context, org *roster.Org, u *roster.
 		return "", err
 	}
 	err = w.o.DB.InTx(ctx, func(tx *store.Tx) error {
+		latest, err := tx.LockLatestInvitation(ctx, org.ID, u.ID, seq)
+		if err != nil {
+			return err
+		}
+		if !latest {
+			return errSuperseded
+		}
 		return tx.CreateLink(ctx, org.ID, u.ID, store.LinkInvite, auth.HashToken(tok.Reveal()), now, now.Add(w.o.LinkTTL))
 	})
+	if errors.Is(err, errSuperseded) {
+		return "", err
+	}
 	if err != nil {
 		return "", fmt.Errorf("outbox: mint invitation link: %w", err)
 	}
