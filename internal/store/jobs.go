@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -163,19 +164,32 @@ func (tx *Tx) MarkInvited(ctx context.Context, orgID, userID int64, now time.Tim
 // migrateRiver applies River's own migrations (kept in its river_migration
 // table, apart from ours).
 func (db *DB) migrateRiver(ctx context.Context) error {
-	m, err := rivermigrate.New(db.RiverDriver(), &rivermigrate.Config{Logger: db.log})
+	m, err := rivermigrate.New(db.RiverDriver(), &rivermigrate.Config{Logger: slog.New(warnOnly{db.log.Handler()})})
 	if err != nil {
 		return fmt.Errorf("store: river migrator: %w", err)
 	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+	res, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
 		return fmt.Errorf("store: migrate job queue tables: %w", err)
 	}
+	db.log.Info("Applied job queue migrations", "count", len(res.Versions))
 	return nil
 }
 
+// warnOnly passes on warnings and errors only: River's migrator reports
+// every step at info, which would drown a first run's setup link.
+type warnOnly struct{ h slog.Handler }
+
+func (w warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && w.h.Enabled(ctx, l)
+}
+func (w warnOnly) Handle(ctx context.Context, r slog.Record) error { return w.h.Handle(ctx, r) }
+func (w warnOnly) WithAttrs(as []slog.Attr) slog.Handler           { return warnOnly{w.h.WithAttrs(as)} }
+func (w warnOnly) WithGroup(name string) slog.Handler              { return warnOnly{w.h.WithGroup(name)} }
+
 // riverPending reports whether River's tables need migrating.
 func (db *DB) riverPending(ctx context.Context) (bool, error) {
-	m, err := rivermigrate.New(db.RiverDriver(), &rivermigrate.Config{Logger: db.log})
+	m, err := rivermigrate.New(db.RiverDriver(), &rivermigrate.Config{Logger: slog.New(warnOnly{db.log.Handler()})})
 	if err != nil {
 		return false, fmt.Errorf("store: river migrator: %w", err)
 	}
