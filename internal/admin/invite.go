@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/roster-dev/roster/internal/roster"
 	"github.com/roster-dev/roster/internal/store"
@@ -50,35 +48,7 @@ func PlanInvite(a *roster.Actor, in InviteInput, existing *roster.User, today ro
 		cp := *existing
 		u = &cp
 	}
-	setName := func(field string, o roster.Optional[string], dst *string) {
-		if !o.Set {
-			return
-		}
-		if n, err := roster.CleanName(o.Value); err != nil {
-			v.Add(field, err.Error())
-		} else {
-			*dst = n
-		}
-	}
-	setName("first_name", in.FirstName, &u.FirstName)
-	setName("last_name", in.LastName, &u.LastName)
-	if in.WelcomeMessage.Set {
-		msg := strings.TrimSpace(in.WelcomeMessage.Value)
-		if n := utf8.RuneCountInString(msg); n > MaxWelcomeMessage {
-			v.Add("welcome_message", fmt.Sprintf("use at most %d characters (this one has %d)", MaxWelcomeMessage, n))
-		} else {
-			u.WelcomeMessage = msg
-		}
-	}
-	if in.Permissions.Set {
-		// SPEC "Permissions": no one grants (or takes away) what they do not hold.
-		changed := in.Permissions.Value ^ u.Permissions
-		if lacking := changed &^ a.User.Permissions; lacking != 0 {
-			v.Add("permissions", "you cannot grant or remove a permission you do not hold: "+strings.Join(lacking.Names(), ", "))
-		} else {
-			u.Permissions = in.Permissions.Value
-		}
-	}
+	applyFields(&v, a, u, in.FirstName, in.LastName, in.WelcomeMessage, in.Permissions)
 	exp := u.ExpirationDate
 	switch {
 	case in.ExpirationDate.Set && !in.ExpirationDate.Value.IsZero():

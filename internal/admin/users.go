@@ -57,41 +57,46 @@ type UserPatch struct {
 // apply validates the patch against the actor's rights and writes it into u.
 func (p UserPatch) apply(a *roster.Actor, u *roster.User) error {
 	var v roster.ValidationError
-	if p.FirstName.Set {
-		if n, err := roster.CleanName(p.FirstName.Value); err != nil {
-			v.Add("first_name", err.Error())
+	applyFields(&v, a, u, p.FirstName, p.LastName, p.WelcomeMessage, p.Permissions)
+	if p.ExpirationDate.Set {
+		u.ExpirationDate = p.ExpirationDate.Value
+	}
+	return v.Err()
+}
+
+// applyFields validates the fields an edit and an invitation share and
+// writes the valid ones into u; problems go into v under the field's name.
+func applyFields(v *roster.ValidationError, a *roster.Actor, u *roster.User,
+	first, last, welcome roster.Optional[string], perms roster.Optional[roster.Permissions]) {
+	setName := func(field string, o roster.Optional[string], dst *string) {
+		if !o.Set {
+			return
+		}
+		if n, err := roster.CleanName(o.Value); err != nil {
+			v.Add(field, err.Error())
 		} else {
-			u.FirstName = n
+			*dst = n
 		}
 	}
-	if p.LastName.Set {
-		if n, err := roster.CleanName(p.LastName.Value); err != nil {
-			v.Add("last_name", err.Error())
-		} else {
-			u.LastName = n
-		}
-	}
-	if p.WelcomeMessage.Set {
-		msg := strings.TrimSpace(p.WelcomeMessage.Value)
+	setName("first_name", first, &u.FirstName)
+	setName("last_name", last, &u.LastName)
+	if welcome.Set {
+		msg := strings.TrimSpace(welcome.Value)
 		if n := utf8.RuneCountInString(msg); n > MaxWelcomeMessage {
 			v.Add("welcome_message", fmt.Sprintf("use at most %d characters (this one has %d)", MaxWelcomeMessage, n))
 		} else {
 			u.WelcomeMessage = msg
 		}
 	}
-	if p.Permissions.Set {
-		// SPEC "Permissions": no one can grant a permission they do not hold.
-		changed := p.Permissions.Value ^ u.Permissions
+	if perms.Set {
+		// SPEC "Permissions": no one grants (or takes away) what they do not hold.
+		changed := perms.Value ^ u.Permissions
 		if lacking := changed &^ a.User.Permissions; lacking != 0 {
 			v.Add("permissions", "you cannot grant or remove a permission you do not hold: "+strings.Join(lacking.Names(), ", "))
 		} else {
-			u.Permissions = p.Permissions.Value
+			u.Permissions = perms.Value
 		}
 	}
-	if p.ExpirationDate.Set {
-		u.ExpirationDate = p.ExpirationDate.Value
-	}
-	return v.Err()
 }
 
 // UpdateUser applies a patch to a user of the actor's organization.
