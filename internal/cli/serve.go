@@ -81,7 +81,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	worker, err := outbox.New(outbox.Options{DB: db, Sender: sender, Logger: log, BaseURL: c.BaseURL, LinkTTL: c.LinkTTL})
+	worker, err := outbox.New(outbox.Options{DB: db, Sender: sender, Logger: log, BaseURL: c.BaseURL, LinkTTL: c.LinkTTL, Workers: c.MailConcurrency})
 	if err != nil {
 		return err
 	}

@@ -34,6 +34,8 @@ type Config struct {
 	// empty keeps every message in DataDir/mailbox.
 	SMTPURL  string // ROSTER_SMTP_URL, --smtp-url
 	MailFrom string // ROSTER_MAIL_FROM: the From address
+	// MailConcurrency is how many emails are sent at once per instance.
+	MailConcurrency int // ROSTER_MAIL_CONCURRENCY, default 20
 }
 
 // Default returns the configuration of a first run with nothing set.
@@ -42,6 +44,7 @@ func Default() Config {
 		Listen:            "127.0.0.1:8080",
 		DataDir:           "./roster-data",
 		PasswordMinLength: 15,
+		MailConcurrency:   20,
 		LinkTTL:           7 * 24 * time.Hour,
 		SessionTTL:        14 * 24 * time.Hour,
 		LogFormat:         "text",
@@ -93,6 +96,13 @@ func FromEnv(c Config, getenv func(string) string) (Config, error) {
 	str("ROSTER_LOG_LEVEL", &c.LogLevel)
 	boolean("ROSTER_SECURE_COOKIES", &c.SecureCookies)
 	boolean("ROSTER_AUTO_MIGRATE", &c.AutoMigrate)
+	if v, ok := get("ROSTER_MAIL_CONCURRENCY"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			errs = append(errs, fmt.Errorf("ROSTER_MAIL_CONCURRENCY=%q: use a whole number from 1 to 200", v))
+		}
+		c.MailConcurrency = n
+	}
 	if v, ok := get("ROSTER_PASSWORD_MIN_LENGTH"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil {

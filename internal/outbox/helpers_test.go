@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	stdlog "log"
 	"mime"
@@ -434,4 +436,12 @@ func forEachBackend(t *testing.T, fn func(t *testing.T, b storetest.Backend)) {
 			fn(t, b)
 		})
 	}
+}
+
+// unmarshalArgs decodes an invitation job's arguments.
+func unmarshalArgs(j *rivertype.JobRow, a *store.InvitationArgs) error {
+	if err := json.Unmarshal(j.EncodedArgs, a); err != nil {
+		return fmt.Errorf("job %d args %s: %w", j.ID, j.EncodedArgs, err)
+	}
+	return nil
 }

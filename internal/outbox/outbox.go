@@ -32,7 +32,7 @@ type Options struct {
 	BaseURL string
 	LinkTTL time.Duration
 	Now     func() time.Time
-	// Workers is how many emails are sent at once (default 10).
+	// Workers is how many emails are sent at once (default 20).
 	Workers int
 	// RetryBase is the first retry's delay; each next one doubles, up to an
 	// hour (default 10 s).
@@ -59,7 +59,7 @@ func New(o Options) (*Worker, error) {
 		o.Now = time.Now
 	}
 	if o.Workers <= 0 {
-		o.Workers = 10
+		o.Workers = 20
 	}
 	if o.RetryBase <= 0 {
 		o.RetryBase = 10 * time.Second
@@ -80,8 +80,11 @@ func New(o Options) (*Worker, error) {
 		Workers:           workers,
 		Logger:            o.Logger.With("component", "queue"),
 		FetchPollInterval: o.PollInterval,
-		FetchCooldown:     min(o.PollInterval, 100*time.Millisecond),
-		JobTimeout:        2 * time.Minute,
+		// Our drivers have no LISTEN/NOTIFY: a busy queue is refetched as
+		// jobs finish, at most once per cooldown, so Workers/FetchCooldown
+		// caps throughput (10 per 100 ms was 100 invitations/s).
+		FetchCooldown: min(o.PollInterval, 20*time.Millisecond),
+		JobTimeout:    2 * time.Minute,
 		// A job left running by an instance that died is given to another
 		// after this long (it must exceed JobTimeout).
 		RescueStuckJobsAfter:        5 * time.Minute,

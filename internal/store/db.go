@@ -129,8 +129,10 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		if db.w, err = sql.Open("pgx", target); err != nil {
 			return nil, fmt.Errorf("store: open postgres: %s", redactPGError(err))
 		}
-		db.w.SetMaxOpenConns(20)
-		db.w.SetMaxIdleConns(10)
+		// Idle equal to open: a pool that closes and reopens connections
+		// under load (20 email workers plus requests) spends its time dialing.
+		db.w.SetMaxOpenConns(40)
+		db.w.SetMaxIdleConns(40)
 		db.r = db.w
 	}
 	db.q = q{ex: db.r, d: dialect}

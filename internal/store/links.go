@@ -17,6 +17,14 @@ const (
 // unused links of the same kinds (SPEC: "all of a user's older tokens void
 // when a new one is sent").
 func (tx *Tx) CreateLink(ctx context.Context, orgID, userID int64, purpose string, hash []byte, now, expires time.Time) error {
+	if tx.d == Postgres {
+		// Two links minted at once for one user must not both stay valid:
+		// serialize on the user's row (SQLite write transactions already are).
+		var id int64
+		if err := tx.ex.QueryRowContext(ctx, "SELECT id FROM users WHERE org_id = $1 AND id = $2 FOR UPDATE", orgID, userID).Scan(&id); err != nil {
+			return fmt.Errorf("store: lock user %d: %w", userID, mapErr(err))
+		}
+	}
 	if _, err := tx.ex.ExecContext(ctx,
 		"UPDATE user_tokens SET used_at = $3, replaced = TRUE WHERE org_id = $1 AND user_id = $2 AND used_at IS NULL",
 		orgID, userID, utc(now)); err != nil {

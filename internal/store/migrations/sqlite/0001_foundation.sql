@@ -1,7 +1,10 @@
 -- Organizations, users, sign-in, API tokens, one-time links, audit log.
 -- Times are TIMESTAMP (written in UTC by the driver); calendar dates are TEXT YYYY-MM-DD.
+-- AUTOINCREMENT on orgs and users: SQLite would otherwise give a deleted
+-- row's id to the next insert, and a queued job, an audit entry or a
+-- bookmarked /users/{id} would then name someone else.
 CREATE TABLE orgs (
-    id              INTEGER PRIMARY KEY,
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
     name            TEXT    NOT NULL,
     slug            TEXT    NOT NULL UNIQUE,
     user_management INTEGER NOT NULL DEFAULT 0,
@@ -12,7 +15,7 @@ CREATE TABLE orgs (
 );
 
 CREATE TABLE users (
-    id               INTEGER PRIMARY KEY,
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
     org_id           INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
     email            TEXT    NOT NULL,
     first_name       TEXT    NOT NULL DEFAULT '',
