@@ -120,6 +120,6 @@ func (b *Mailbox) Send(ctx context.Context, m Message) error {
 		}
 		_ = d.Close()
 	}
-	b.log.Info("mail: message written to mailbox", "file", final, "to", m.To, "message_id", bm.messageID)
+	b.log.Info("Message written to mailbox", "file", final, "to", m.To, "message_id", bm.messageID)
 	return nil
 }

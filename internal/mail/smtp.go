@@ -273,7 +273,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		}
 		return err
 	}
-	s.log.Info("mail: message sent", "server", s.redacted, "to", m.To, "message_id", bm.messageID)
+	s.log.Debug("Message sent", "server", s.redacted, "to", m.To, "message_id", bm.messageID)
 	return nil
 }
 
