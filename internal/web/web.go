@@ -156,7 +156,7 @@ var funcs = template.FuncMap{
 		if t.IsZero() {
 			return "never"
 		}
-		return t.UTC().Format("2006-01-02 15:04 UTC")
+		return t.UTC().Format("2006-01-02 15:04")
 	},
 	"initials": func(u *roster.User) string {
 		var b []rune
