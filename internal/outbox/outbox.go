@@ -140,14 +140,14 @@ func (w *invitationWorker) Work(ctx context.Context, job *river.Job[store.Invita
 	a := job.Args
 	db := w.o.DB
 	log := w.o.Logger.With("org_id", a.OrgID, "user_id", a.UserID, "job_id", job.ID, "attempt", job.Attempt)
-	org, err := db.OrgByID(ctx, a.OrgID)
-	if err != nil {
-		return w.gone(err, "organization")
+	p, err := db.UserWithOrg(ctx, a.OrgID, a.UserID)
+	if errors.Is(err, roster.ErrNotFound) {
+		return river.JobCancel(errors.New("user removed before the invitation was sent"))
 	}
-	u, err := db.UserByID(ctx, a.OrgID, a.UserID)
 	if err != nil {
-		return w.gone(err, "user")
+		return err
 	}
+	org, u := p.Org, p.User
 	if a.Email != "" && u.Email != a.Email {
 		// The user was removed and (SQLite) the id given to someone else.
 		return river.JobCancel(errors.New("user removed before the invitation was sent"))
@@ -198,15 +198,6 @@ func (w *invitationWorker) Work(ctx context.Context, job *river.Job[store.Invita
 	return nil
 }
 
-// gone cancels a job whose organization or user no longer exists (removed
-// since it was queued); other errors are retried.
-func (w *invitationWorker) gone(err error, what string) error {
-	if errors.Is(err, roster.ErrNotFound) {
-		return river.JobCancel(fmt.Errorf("%s removed before the invitation was sent", what))
-	}
-	return err
-}
-
 func (w *invitationWorker) setStatus(ctx context.Context, log *slog.Logger, a store.InvitationArgs, status, detail string) {
 	if err := w.o.DB.SetDelivery(ctx, a.OrgID, a.UserID, a.Seq, status, detail, w.o.Now()); err != nil {
 		log.Error("Record delivery status", "err", err)
@@ -230,14 +221,11 @@ func (w *invitationWorker) link(ctx context.Context, org *roster.Org, u *roster.
 		return "", err
 	}
 	err = w.o.DB.InTx(ctx, func(tx *store.Tx) error {
-		latest, err := tx.LockLatestInvitation(ctx, org.ID, u.ID, seq)
-		if err != nil {
-			return err
+		latest, err := tx.MintInvitationLink(ctx, org.ID, u.ID, seq, auth.HashToken(tok.Reveal()), now, now.Add(w.o.LinkTTL))
+		if err == nil && !latest {
+			err = errSuperseded
 		}
-		if !latest {
-			return errSuperseded
-		}
-		return tx.CreateLink(ctx, org.ID, u.ID, store.LinkInvite, auth.HashToken(tok.Reveal()), now, now.Add(w.o.LinkTTL))
+		return err
 	})
 	if errors.Is(err, errSuperseded) {
 		return "", err

@@ -25,6 +25,40 @@ func (tx *Tx) CreateLink(ctx context.Context, orgID, userID int64, purpose strin
 			return fmt.Errorf("store: lock user %d: %w", userID, mapErr(err))
 		}
 	}
+	return tx.replaceLinks(ctx, orgID, userID, purpose, hash, now, expires)
+}
+
+// MintInvitationLink stores the link of the user's invitation number seq
+// and voids older ones, but only while seq is the user's latest invitation
+// (false otherwise, and nothing changes): a job for an older invitation
+// that runs late must not void the newer one's link. It holds the user's
+// row until the transaction ends, so a newer invitation waits for it.
+func (tx *Tx) MintInvitationLink(ctx context.Context, orgID, userID int64, seq int, hash []byte, now, expires time.Time) (bool, error) {
+	latest, err := tx.LockLatestInvitation(ctx, orgID, userID, seq)
+	if err != nil || !latest {
+		return false, err
+	}
+	return true, tx.replaceLinks(ctx, orgID, userID, LinkInvite, hash, now, expires)
+}
+
+// replaceLinks voids the user's unused links and inserts the new one; the
+// caller holds the user's row.
+func (tx *Tx) replaceLinks(ctx context.Context, orgID, userID int64, purpose string, hash []byte, now, expires time.Time) error {
+	if tx.d == Postgres {
+		// One round trip instead of two: a worker mints hundreds a second.
+		// The statement starts after the row lock was taken, so its
+		// snapshot sees any link a previous holder of the lock inserted.
+		if _, err := tx.ex.ExecContext(ctx,
+			`WITH voided AS (
+			   UPDATE user_tokens SET used_at = $5, replaced = TRUE
+			   WHERE org_id = $1 AND user_id = $2 AND used_at IS NULL)
+			 INSERT INTO user_tokens (org_id, user_id, purpose, token_hash, created_at, expires_at)
+			 VALUES ($1, $2, $3, $4, $5, $6)`,
+			orgID, userID, purpose, hash, utc(now), utc(expires)); err != nil {
+			return fmt.Errorf("store: create link for user %d: %w", userID, mapErr(err))
+		}
+		return nil
+	}
 	if _, err := tx.ex.ExecContext(ctx,
 		"UPDATE user_tokens SET used_at = $3, replaced = TRUE WHERE org_id = $1 AND user_id = $2 AND used_at IS NULL",
 		orgID, userID, utc(now)); err != nil {

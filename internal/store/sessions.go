@@ -32,6 +32,17 @@ func scanPrincipal(row interface{ Scan(...any) error }, extra ...any) (*Principa
 	return &Principal{User: &u, Org: &o}, nil
 }
 
+// UserWithOrg finds a user and their organization in one query (the email
+// worker needs both for every message it sends).
+func (q *q) UserWithOrg(ctx context.Context, orgID, userID int64) (*Principal, error) {
+	p, err := scanPrincipal(q.ex.QueryRowContext(ctx,
+		"SELECT "+principalColumns+" FROM users u JOIN orgs o ON o.id = u.org_id WHERE u.org_id = $1 AND u.id = $2", orgID, userID))
+	if err != nil {
+		return nil, fmt.Errorf("store: user %d of org %d: %w", userID, orgID, err)
+	}
+	return p, nil
+}
+
 // CreateSession stores a new session by the hash of its secret id.
 func (tx *Tx) CreateSession(ctx context.Context, orgID, userID int64, hash []byte, now, expires time.Time) error {
 	_, err := tx.ex.ExecContext(ctx,

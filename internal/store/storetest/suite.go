@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(testing.TB) *store.DB) {
 		{"APITokens", testAPITokens},
 		{"LinksSingleUse", testLinksSingleUse},
 		{"LinksConcurrentConsume", testLinksConcurrentConsume},
+		{"MintInvitationLink", testMintInvitationLink},
 		{"SetupLink", testSetupLink},
 		{"AuditRollsBackWithChange", testAuditRollsBackWithChange},
 		{"Throttle", testThrottle},
@@ -442,6 +443,56 @@ func testLinksConcurrentConsume(t *testing.T, db *store.DB) {
 	wg.Wait()
 	if wins != 1 {
 		t.Errorf("20 concurrent ConsumeLink: %d succeeded, want exactly 1", wins)
+	}
+}
+
+func testMintInvitationLink(t *testing.T, db *store.DB) {
+	org := MakeOrg(t, db, "acme")
+	u := MakeUser(t, db, org, "a@acme.example", 0)
+	var seq int
+	if err := tx(t, db, func(ctx context.Context, tx *store.Tx) (err error) {
+		if err := tx.CreateLink(ctx, org.ID, u.ID, store.LinkReset, []byte("older-link"), t0, t0.Add(time.Hour)); err != nil {
+			return err
+		}
+		seq, err = tx.MarkInvited(ctx, org.ID, u.ID, t0)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	mint := func(seq int, h string) bool {
+		t.Helper()
+		var ok bool
+		if err := tx(t, db, func(ctx context.Context, tx *store.Tx) (err error) {
+			ok, err = tx.MintInvitationLink(ctx, org.ID, u.ID, seq, []byte(h), t0, t0.Add(time.Hour))
+			return err
+		}); err != nil {
+			t.Fatalf("MintInvitationLink(seq %d): %v", seq, err)
+		}
+		return ok
+	}
+	if mint(seq-1, "stale-link") {
+		t.Errorf("MintInvitationLink(stale seq %d) = true, want false", seq-1)
+	}
+	if _, err := db.LinkByHash(t.Context(), []byte("stale-link")); !errors.Is(err, roster.ErrNotFound) {
+		t.Errorf("a stale invitation stored its link (LinkByHash err = %v)", err)
+	}
+	if l, err := db.LinkByHash(t.Context(), []byte("older-link")); err != nil || l.Replaced {
+		t.Errorf("a stale invitation voided the older link: %+v, %v", l, err)
+	}
+	if !mint(seq, "latest-link") {
+		t.Fatalf("MintInvitationLink(latest seq %d) = false, want true", seq)
+	}
+	if l, err := db.LinkByHash(t.Context(), []byte("older-link")); err != nil || !l.Replaced {
+		t.Errorf("older link after mint: %+v, %v; want replaced", l, err)
+	}
+	if l, err := db.LinkByHash(t.Context(), []byte("latest-link")); err != nil || l.Purpose != store.LinkInvite || !l.UsedAt.IsZero() {
+		t.Errorf("minted link: %+v, %v; want an unused invite link", l, err)
+	}
+	if _, err := db.UserWithOrg(t.Context(), org.ID+1000, u.ID); !errors.Is(err, roster.ErrNotFound) {
+		t.Errorf("UserWithOrg(other org) = %v, want ErrNotFound", err)
+	}
+	if p, err := db.UserWithOrg(t.Context(), org.ID, u.ID); err != nil || p.User.Email != u.Email || p.Org.Slug != org.Slug {
+		t.Errorf("UserWithOrg = %+v, %v", p, err)
 	}
 }
 
