@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/roster-dev/roster/internal/roster"
@@ -80,58 +81,135 @@ func (s *Service) Invite(ctx context.Context, a *roster.Actor, in InviteInput) (
 	if err := s.authorize(a); err != nil {
 		return nil, err
 	}
-	var res *InviteResult
+	var res []RowResult
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		res, err = s.inviteTx(ctx, tx, a, in)
+		res, err = s.inviteRows(ctx, tx, a, []InviteInput{in})
+		if err == nil && res[0].Err != nil {
+			err = res[0].Err
+		}
 		return err
 	})
 	if err != nil {
 		return nil, wrap("invite", err)
 	}
-	return res, nil
+	return &res[0].InviteResult, nil
 }
 
-// inviteTx is Invite inside the caller's transaction (a CSV import applies
-// many rows per transaction through it).
-func (s *Service) inviteTx(ctx context.Context, tx *store.Tx, a *roster.Actor, in InviteInput) (*InviteResult, error) {
+// RowResult is what inviteRows did with one row: Err is the row's own
+// problem (a *roster.ValidationError, roster.ErrLastAdmin or
+// ErrDuplicateRow), in which case the row changed nothing and sent nothing.
+type RowResult struct {
+	InviteResult
+	Err error
+}
+
+// ErrDuplicateRow refuses a second row for the same email in one batch
+// (SPEC "Bulk Upload": a duplicate of an earlier row's email is an error).
+var ErrDuplicateRow = errors.New("duplicate of an earlier row's email")
+
+// inviteRows is the one code path of an invitation, for the invite form,
+// POST /api/v1/users (a batch of one) and every row of a CSV import (many
+// rows per transaction): the rules (PlanInvite), create-or-update by email,
+// the last-admin guard, the invitation job and the audit event, all in tx.
+// A row that breaks a rule is reported in its RowResult and the others
+// still apply; any other error aborts the batch.
+func (s *Service) inviteRows(ctx context.Context, tx *store.Tx, a *roster.Actor, rows []InviteInput) ([]RowResult, error) {
 	now := s.now()
 	today := a.Org.Today(now)
 	if err := tx.LockOrg(ctx, a.Org.ID); err != nil {
 		return nil, err
 	}
-	var existing *roster.User
-	if email, err := roster.NormalizeEmail(in.Email); err == nil {
-		existing, err = tx.UserByEmail(ctx, a.Org.ID, email)
-		if err != nil && !errors.Is(err, roster.ErrNotFound) {
-			return nil, err
+	emails := make([]string, 0, len(rows))
+	for _, in := range rows {
+		if email, err := roster.NormalizeEmail(in.Email); err == nil {
+			emails = append(emails, email)
 		}
 	}
-	u, err := PlanInvite(a, in, existing, today)
+	existing, err := tx.UsersByEmails(ctx, a.Org.ID, emails)
 	if err != nil {
 		return nil, err
 	}
-	res := &InviteResult{User: u, Before: existing, Created: existing == nil}
-	if existing == nil {
-		if err := tx.CreateUser(ctx, u, now); err != nil {
-			return nil, err
+	out := make([]RowResult, len(rows))
+	seen := make(map[string]bool, len(rows))
+	var created, updated []*roster.User
+	var demoted []int // rows that take Manage Users from an active admin
+	newAdmins := 0
+	for i, in := range rows {
+		var before *roster.User
+		if email, err := roster.NormalizeEmail(in.Email); err == nil {
+			if seen[email] {
+				out[i].Err = ErrDuplicateRow
+				continue
+			}
+			seen[email] = true
+			before = existing[email]
 		}
-	} else {
-		if err := s.guardLastAdmin(ctx, tx, a.Org, u); err != nil {
-			return nil, err
+		u, err := PlanInvite(a, in, before, today)
+		if err != nil {
+			out[i].Err = err
+			continue
 		}
-		if err := tx.UpdateUser(ctx, u, now); err != nil {
-			return nil, err
+		out[i].InviteResult = InviteResult{User: u, Before: before, Created: before == nil}
+		isAdmin := u.Permissions.Has(roster.ManageUsers) && !roster.IsExpired(u.ExpirationDate, today)
+		switch {
+		case before == nil:
+			created = append(created, u)
+			if isAdmin {
+				newAdmins++
+			}
+		default:
+			updated = append(updated, u)
+			if !isAdmin && before.Permissions.Has(roster.ManageUsers) && !roster.IsExpired(before.ExpirationDate, today) {
+				demoted = append(demoted, i)
+			}
 		}
 	}
-	if err := s.queueInvitation(ctx, tx, a, u, now); err != nil {
+	if len(demoted) > 0 && newAdmins == 0 {
+		// SPEC "Permissions": the organization keeps an active admin. The
+		// org is locked, so the count holds until commit.
+		ids := make([]int64, len(demoted))
+		for k, i := range demoted {
+			ids[k] = out[i].User.ID
+		}
+		others, err := tx.CountActiveAdmins(ctx, a.Org.ID, today, ids...)
+		if err != nil {
+			return nil, err
+		}
+		if others == 0 {
+			drop := make(map[*roster.User]bool, len(demoted))
+			for _, i := range demoted {
+				drop[out[i].User] = true
+				out[i] = RowResult{Err: roster.ErrLastAdmin}
+			}
+			updated = slices.DeleteFunc(updated, func(u *roster.User) bool { return drop[u] })
+		}
+	}
+	if err := tx.CreateInvitedUsers(ctx, a.Org.ID, created, now); err != nil {
 		return nil, err
 	}
-	action := "user.invite"
-	if existing != nil {
-		action = "user.reinvite"
+	if err := tx.UpdateInvitedUsers(ctx, a.Org.ID, updated, now); err != nil {
+		return nil, err
 	}
-	return res, s.audit(ctx, tx, a.Org.ID, a, action, u, snap(existing), snap(u))
+	jobs := make([]store.InvitationArgs, 0, len(created)+len(updated))
+	events := make([]*store.AuditEvent, 0, cap(jobs))
+	inviter := a.User.Name()
+	for _, r := range out {
+		if r.Err != nil {
+			continue
+		}
+		u := r.User
+		jobs = append(jobs, store.InvitationArgs{OrgID: u.OrgID, UserID: u.ID, Seq: u.InvitationCount, InviterName: inviter, Email: u.Email})
+		action := "user.invite"
+		if !r.Created {
+			action = "user.reinvite"
+		}
+		events = append(events, s.auditEvent(a.Org.ID, a, action, u, snap(r.Before), snap(u)))
+	}
+	if err := tx.EnqueueInvitations(ctx, jobs); err != nil {
+		return nil, err
+	}
+	return out, tx.AuditMany(ctx, events)
 }
 
 // queueInvitation counts the invitation on the user and queues its email.

@@ -119,6 +119,11 @@ func snap(u *roster.User) string {
 
 // audit writes an event for actor (nil for the operator) in tx.
 func (s *Service) audit(ctx context.Context, tx *store.Tx, orgID int64, a *roster.Actor, action string, target *roster.User, before, after string) error {
+	return tx.Audit(ctx, s.auditEvent(orgID, a, action, target, before, after))
+}
+
+// auditEvent builds an event for actor (nil for the operator).
+func (s *Service) auditEvent(orgID int64, a *roster.Actor, action string, target *roster.User, before, after string) *store.AuditEvent {
 	e := &store.AuditEvent{OrgID: orgID, Actor: "operator (CLI)", Action: action, Before: before, After: after, CreatedAt: s.now()}
 	if a != nil && a.User != nil {
 		e.ActorUserID, e.Actor = a.User.ID, a.User.Email
@@ -129,7 +134,7 @@ func (s *Service) audit(ctx context.Context, tx *store.Tx, orgID int64, a *roste
 	if target != nil {
 		e.TargetUserID, e.Target = target.ID, target.Email
 	}
-	return tx.Audit(ctx, e)
+	return e
 }
 
 // link builds an absolute URL for a path.

@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(testing.TB) *store.DB) {
 		{"LinksSingleUse", testLinksSingleUse},
 		{"LinksConcurrentConsume", testLinksConcurrentConsume},
 		{"MintInvitationLink", testMintInvitationLink},
+		{"BatchInvite", testBatchInvite},
 		{"SetupLink", testSetupLink},
 		{"AuditRollsBackWithChange", testAuditRollsBackWithChange},
 		{"Throttle", testThrottle},
