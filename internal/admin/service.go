@@ -49,13 +49,15 @@ type Service struct {
 	resetTTL   time.Duration
 	sessionTTL time.Duration
 	mailer     Mailer
+	// importNudge wakes RunImports when an import is started here.
+	importNudge chan struct{}
 }
 
 // New returns a Service.
 func New(o Options) *Service {
 	s := &Service{db: o.DB, log: o.Logger, now: o.Now, baseURL: strings.TrimRight(o.BaseURL, "/"),
 		policy: auth.PasswordPolicy{MinLength: o.PasswordMinLength}, linkTTL: o.LinkTTL, resetTTL: o.ResetTTL,
-		sessionTTL: o.SessionTTL, mailer: o.Mailer}
+		sessionTTL: o.SessionTTL, mailer: o.Mailer, importNudge: make(chan struct{}, 1)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -20,18 +20,27 @@ import (
 // ends (in id order, so two batches cannot deadlock), as a counter is
 // incremented from what it reads.
 func (tx *Tx) UsersByEmails(ctx context.Context, orgID int64, emails []string) (map[string]*roster.User, error) {
+	return tx.usersByEmails(ctx, orgID, emails, " ORDER BY id FOR UPDATE")
+}
+
+// FindUsersByEmails is UsersByEmails without locking, for a preview.
+func (q *q) FindUsersByEmails(ctx context.Context, orgID int64, emails []string) (map[string]*roster.User, error) {
+	return q.usersByEmails(ctx, orgID, emails, "")
+}
+
+func (q *q) usersByEmails(ctx context.Context, orgID int64, emails []string, pgLock string) (map[string]*roster.User, error) {
 	out := make(map[string]*roster.User, len(emails))
 	if len(emails) == 0 {
 		return out, nil
 	}
 	var rows *sql.Rows
 	var err error
-	if tx.d == Postgres {
-		rows, err = tx.ex.QueryContext(ctx,
-			"SELECT "+userColumns+" FROM users WHERE org_id = $1 AND email = ANY($2) ORDER BY id FOR UPDATE", orgID, emails)
+	if q.d == Postgres {
+		rows, err = q.ex.QueryContext(ctx,
+			"SELECT "+userColumns+" FROM users WHERE org_id = $1 AND email = ANY($2)"+pgLock, orgID, emails)
 	} else {
 		list, _ := json.Marshal(emails)
-		rows, err = tx.ex.QueryContext(ctx,
+		rows, err = q.ex.QueryContext(ctx,
 			"SELECT "+userColumns+" FROM users WHERE org_id = $1 AND email IN (SELECT value FROM json_each($2))", orgID, string(list))
 	}
 	if err != nil {
