@@ -16,6 +16,7 @@ import (
 
 	"github.com/roster-dev/roster/internal/admin"
 	"github.com/roster-dev/roster/internal/auth"
+	"github.com/roster-dev/roster/internal/csvimport"
 	"github.com/roster-dev/roster/internal/roster"
 )
 
@@ -50,6 +51,13 @@ func (h *Handler) Register(mux interface {
 
 	// Audit log
 	mux.HandleFunc("GET /api/v1/audit", h.listAudit)
+
+	// CSV imports (SPEC "Bulk Upload")
+	mux.HandleFunc("GET /api/v1/imports/template.csv", h.importTemplate)
+	mux.HandleFunc("POST /api/v1/imports", h.createImport)
+	mux.HandleFunc("GET /api/v1/imports/{id}", h.getImport)
+	mux.HandleFunc("POST /api/v1/imports/{id}/apply", h.applyImport)
+	mux.HandleFunc("GET /api/v1/imports/{id}/report.csv", h.importReport)
 
 	// Anything else under the prefix is a JSON 404, not the dashboard's page.
 	mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
@@ -94,9 +102,14 @@ func errorStatus(err error) (int, string) {
 	var ve *roster.ValidationError
 	var ae *roster.AccessError
 	var tl *tooLargeError
+	var le *csvimport.LimitError
+	var he *csvimport.HeaderError
+	var mbe *http.MaxBytesError
 	switch {
-	case errors.As(err, &tl):
+	case errors.As(err, &tl), errors.As(err, &le), errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, "too_large"
+	case errors.As(err, &he):
+		return http.StatusUnprocessableEntity, "invalid_file"
 	case errors.As(err, &ve):
 		return http.StatusUnprocessableEntity, "invalid"
 	case errors.As(err, &ae):
@@ -136,18 +149,42 @@ func (h *Handler) writeErr(w http.ResponseWriter, r *http.Request, err error) {
 		h.log.Error("API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		msg = "internal error; it has been logged"
 	case status == http.StatusRequestEntityTooLarge:
-		msg = err.Error()
+		msg = tooLargeMessage(err)
 	default:
 		msg = rootMessage(err)
 	}
 	writeError(w, status, code, msg, fields)
 }
 
+// tooLargeMessage states the limit a too-large body broke.
+func tooLargeMessage(err error) string {
+	var le *csvimport.LimitError
+	var tl *tooLargeError
+	switch {
+	case errors.As(err, &le):
+		return le.Error()
+	case errors.As(err, &tl):
+		return tl.Error()
+	}
+	_, max := admin.ImportLimits()
+	return (&csvimport.LimitError{Kind: csvimport.LimitBytes, Limit: max}).Error()
+}
+
 // rootMessage is the innermost sentinel's text (never a wrapped SQL error).
 func rootMessage(err error) string {
 	var ee *admin.ExpiredError
-	if errors.As(err, &ee) {
+	var he *csvimport.HeaderError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &ee):
 		return ee.Error()
+	case errors.As(err, &he):
+		return he.Error()
+	case errors.As(err, &mbe):
+		_, max := admin.ImportLimits()
+		return (&csvimport.LimitError{Kind: csvimport.LimitBytes, Limit: max}).Error()
+	case errors.Is(err, admin.ErrImportNotPreviewed):
+		return admin.ErrImportNotPreviewed.Error()
 	}
 	for _, s := range []error{roster.ErrLastAdmin, roster.ErrConflict, roster.ErrUnauthenticated} {
 		if errors.Is(err, s) {

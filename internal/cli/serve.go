@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync/atomic"
 	"syscall"
 
@@ -99,10 +101,27 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 		}
 		workerDone <- err
 	}()
+	// CSV imports are applied in the background by whichever instance
+	// claims them, so a restart (or another instance) resumes one that a
+	// dead instance left.
+	importsDone := make(chan error, 1)
+	go func() { importsDone <- svc.RunImports(runCtx, instanceName()) }()
 	err = server.Run(runCtx, ln, h, log)
 	cancel()
 	if werr := <-workerDone; werr != nil && err == nil {
 		err = werr
 	}
+	if ierr := <-importsDone; ierr != nil && err == nil {
+		err = ierr
+	}
 	return err
+}
+
+// instanceName names this process in the leases it takes (host, pid and a
+// random part, so a restarted process is a new owner).
+func instanceName() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%x", host, os.Getpid(), b)
 }

@@ -3,6 +3,7 @@ package csvimport
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // The canonical column names. RowError.Column holds one of them.
@@ -110,7 +111,7 @@ func splitQuoted(line string, d rune) []string {
 			quoted = !quoted
 		case r == d && !quoted:
 			cells = append(cells, line[start:i])
-			start = i + len(string(d))
+			start = i + utf8.RuneLen(d)
 		}
 	}
 	return append(cells, line[start:])

@@ -31,9 +31,16 @@ var (
 	bomUTF8    = []byte{0xEF, 0xBB, 0xBF}
 	bomUTF16LE = []byte{0xFF, 0xFE}
 	bomUTF16BE = []byte{0xFE, 0xFF}
+	bomUTF32LE = []byte{0xFF, 0xFE, 0x00, 0x00}
+	bomUTF32BE = []byte{0x00, 0x00, 0xFE, 0xFF}
 	zipMagic   = []byte("PK\x03\x04")
 	oleMagic   = []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1} // .xls and other legacy Office files
 )
+
+// binaryError refuses a file with NUL bytes.
+func binaryError() error {
+	return &HeaderError{Reason: "the file contains binary data (NUL bytes), not CSV text: in your spreadsheet choose File > Save As > CSV UTF-8"}
+}
 
 // decoder turns the file's bytes into UTF-8 text.
 //
@@ -69,9 +76,14 @@ func newDecoder(src *bufio.Reader) (*decoder, error) {
 	case bytes.HasPrefix(prefix, oleMagic):
 		return nil, &HeaderError{Reason: "this is an Excel 97-2003 workbook (.xls), not a CSV file: in Excel choose File > Save As > CSV UTF-8"}
 	case bytes.HasPrefix(prefix, bomUTF8):
+		if bytes.IndexByte(prefix, 0) >= 0 {
+			return nil, binaryError()
+		}
 		_, _ = src.Discard(len(bomUTF8)) // peeked, so it cannot fail
 		d.enc, d.out = EncodingUTF8BOM, src
 		return d, nil
+	case bytes.HasPrefix(prefix, bomUTF32LE), bytes.HasPrefix(prefix, bomUTF32BE):
+		return nil, &HeaderError{Reason: "the file is UTF-32 text, which Roster does not read: in your spreadsheet choose File > Save As > CSV UTF-8"}
 	case bytes.HasPrefix(prefix, bomUTF16LE):
 		// ExpectBOM consumes the mark; unpaired surrogates become U+FFFD.
 		d.enc, d.out = EncodingUTF16LE, transform.NewReader(src, unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder())
@@ -84,7 +96,7 @@ func newDecoder(src *bufio.Reader) (*decoder, error) {
 		if looksUTF16(prefix) {
 			return nil, &HeaderError{Reason: "the file looks like UTF-16 text without a byte order mark, which cannot be read reliably: in Excel choose File > Save As > CSV UTF-8"}
 		}
-		return nil, &HeaderError{Reason: "the file contains binary data (NUL bytes), not CSV text: in your spreadsheet choose File > Save As > CSV UTF-8"}
+		return nil, binaryError()
 	}
 	return d, nil
 }

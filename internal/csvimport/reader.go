@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -111,8 +112,9 @@ type Reader struct {
 	col   [numColumns]int // cell position of each column, -1 when absent
 	width int             // cells up to the header's last non-blank one
 
-	rows       int // data rows read, blank ones not counted
-	extraLines int // line breaks inside quoted cells so far
+	skipped    int64 // bytes of text before the parser's input (a "sep=" line)
+	rows       int   // data rows read, blank ones not counted
+	extraLines int   // line breaks inside quoted cells so far
 	row        Row
 	err        error // sticky: io.EOF or a fatal error
 }
@@ -153,19 +155,49 @@ func NewReader(src io.Reader, opts Options) (*Reader, error) {
 	if err != nil && err != io.EOF {
 		return nil, readError("sniff the file", err)
 	}
+	if d, n := sepLine(prefix); n > 0 {
+		// Excel's "sep=;" line names the delimiter and is not a row.
+		_, _ = text.Discard(n) // peeked, so it cannot fail
+		prefix, r.skipped, r.header.Delimiter = prefix[n:], int64(n), d
+	} else {
+		r.header.Delimiter = sniffDelimiter(headerLine(prefix))
+	}
 	var in io.Reader = text
 	if bytes.IndexByte(prefix, '\n') < 0 && bytes.IndexByte(prefix, '\r') >= 0 {
 		in = crToLF{text}
 	}
-	r.header.Delimiter = sniffDelimiter(headerLine(prefix))
 	r.csv = csv.NewReader(in)
 	r.csv.Comma = r.header.Delimiter
 	r.csv.FieldsPerRecord = -1
 	r.csv.ReuseRecord = true
+	// Hand-made files put spaces after commas (`a@b.co, "Lee, Ann"`); the
+	// parser would take the quote for a stray one. Not for tabs: it would
+	// trim the delimiter itself.
+	r.csv.TrimLeadingSpace = r.header.Delimiter != '\t'
 	if err := r.readHeader(); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// offset returns how far the parser has read into the decoded text.
+func (r *Reader) offset() int64 { return r.skipped + r.csv.InputOffset() }
+
+// sepLine recognizes the "sep=;" first line Excel honors, returning the
+// delimiter and the length of the line.
+func sepLine(text []byte) (rune, int) {
+	if len(text) < 5 || !bytes.EqualFold(text[:4], []byte("sep=")) || !slices.Contains(delimiters, rune(text[4])) {
+		return 0, 0
+	}
+	switch rest := text[5:]; {
+	case len(rest) == 0:
+		return rune(text[4]), 5
+	case bytes.HasPrefix(rest, []byte("\r\n")):
+		return rune(text[4]), 7
+	case rest[0] == '\n' || rest[0] == '\r':
+		return rune(text[4]), 6
+	}
+	return 0, 0
 }
 
 // readError wraps an error of the input, leaving the package's own errors,
@@ -240,7 +272,7 @@ func (r *Reader) readHeader() error {
 		}
 		return &HeaderError{Reason: reason, Found: found}
 	}
-	r.guard.start = r.csv.InputOffset()
+	r.guard.start = r.offset()
 	return nil
 }
 
@@ -303,7 +335,7 @@ func (r *Reader) Next() (*Row, error) {
 			return nil, r.err
 		}
 		num := r.place(rec, pe)
-		r.guard.start = r.csv.InputOffset()
+		r.guard.start = r.offset()
 		if pe == nil && isBlank(rec) {
 			continue // SPEC "Bulk Upload": blank rows are skipped, not errors
 		}
@@ -332,7 +364,7 @@ func parseError(err error) *csv.ParseError {
 // the end of the file across lines: the parser cannot resume after it.
 func (r *Reader) unclosedQuote(pe *csv.ParseError) bool {
 	return pe.Err == csv.ErrQuote && pe.Line > pe.StartLine &&
-		r.guard.eof && r.csv.InputOffset() == r.guard.read
+		r.guard.eof && r.offset() == r.guard.read
 }
 
 // fatal turns an error that ends the file into what Next returns.

@@ -272,6 +272,8 @@ func TestRefusedInputs(t *testing.T) {
 		name, in, want string
 	}{
 		{"only a BOM", "\uFEFF", "the file is empty"},
+		{"a BOM and NUL bytes", "\uFEFFemail\n\x00\x00\n", "the file contains binary data (NUL bytes), not CSV text: in your spreadsheet choose File > Save As > CSV UTF-8"},
+		{"UTF-32", "\xFF\xFE\x00\x00e\x00\x00\x00", "the file is UTF-32 text, which Roster does not read: in your spreadsheet choose File > Save As > CSV UTF-8"},
 		{"only blank lines", "\n\r\n,,,\n  \n", "the file is empty"},
 		{"UTF-16 BOM and nothing", "\xFF\xFE", "the file is empty"},
 		{"header with a bare quote", "email,first\"name\na@b.co,x\n", "row 1 (the header): " + bareQuote},
@@ -349,8 +351,8 @@ func TestRowCells(t *testing.T) {
 			Options{}, Row{Num: 2, Email: "a@b.co", FirstName: some(""), LastName: some(""), Permissions: perms(), WelcomeMessage: some("one\ntwo\nthree")}},
 		{"welcome of exactly 2000 characters", "a@b.co,,,,," + strings.Repeat("é", 2000),
 			Options{}, Row{Num: 2, Email: "a@b.co", FirstName: some(""), LastName: some(""), Permissions: perms(), WelcomeMessage: some(strings.Repeat("é", 2000))}},
-		{"welcome with a control character", "a@b.co,,,,,hi\x00there",
-			Options{}, Row{Num: 2, Email: "a@b.co", FirstName: some(""), LastName: some(""), Permissions: perms(), WelcomeMessage: some("hi\x00there"), Errors: []RowError{
+		{"welcome with a control character", "a@b.co,,,,,hi\x7fthere",
+			Options{}, Row{Num: 2, Email: "a@b.co", FirstName: some(""), LastName: some(""), Permissions: perms(), WelcomeMessage: some("hi\x7fthere"), Errors: []RowError{
 				{2, "welcome_message", "a welcome message cannot contain control characters"}}}},
 		{"name too long", "a@b.co," + strings.Repeat("n", 101) + ",,,,",
 			Options{}, Row{Num: 2, Email: "a@b.co", FirstName: some(strings.Repeat("n", 101)), LastName: some(""), Permissions: perms(), WelcomeMessage: some(""), Errors: []RowError{
