@@ -193,3 +193,22 @@ func TestSniffDelimiter(t *testing.T) {
 		}
 	}
 }
+
+func TestCleanWelcome(t *testing.T) {
+	tests := []struct {
+		in, want, problem string
+	}{
+		{"", "", ""},
+		{"  Hi there\r\n\tSee you\r  ", "Hi there\n\tSee you", ""},
+		{strings.Repeat("日", 2000), strings.Repeat("日", 2000), ""},
+		{strings.Repeat("日", 2001), strings.Repeat("日", 2001), "use at most 2000 characters (this one has 2001)"},
+		{"a\x00b", "a\x00b", "a welcome message cannot contain control characters"},
+		{"a\x1bb", "a\x1bb", "a welcome message cannot contain control characters"},
+	}
+	for _, tc := range tests {
+		got, problem := cleanWelcome(tc.in)
+		if got != tc.want || problem != tc.problem {
+			t.Errorf("cleanWelcome(%q) = %q, %q; want %q, %q", tc.in, got, problem, tc.want, tc.problem)
+		}
+	}
+}

@@ -209,6 +209,68 @@ func TestReadCorpus(t *testing.T) {
 	}
 }
 
+func TestReadInputs(t *testing.T) {
+	two := []string{"email", "first_name"}
+	tests := []struct {
+		name       string
+		in         string
+		wantHeader Header
+		wantRows   []Row
+		wantErr    string
+	}{
+		{
+			name:       "Excel's sep= line",
+			in:         "sep=;\r\nemail;first_name\r\na@b.co;Ann\r\n",
+			wantHeader: Header{Row: 1, Columns: two, Delimiter: ';', Encoding: EncodingUTF8},
+			wantRows:   []Row{{Num: 2, Email: "a@b.co", FirstName: some("Ann")}},
+		},
+		{
+			name:       "sep= line, then a quote never closed",
+			in:         "\uFEFFSEP=,\nemail,first_name\na@b.co,\"x\ny\nz\n",
+			wantHeader: Header{Row: 1, Columns: two, Delimiter: ',', Encoding: EncodingUTF8BOM},
+			wantErr:    "row 2: a quoted cell that starts in this row is never closed, so the rest of the file (2 more lines) would be read as part of it; check the quotes in this row",
+		},
+		{
+			name:       "spaces after commas",
+			in:         "email, first_name\na@b.co, \"Lee, Ann\"\n",
+			wantHeader: Header{Row: 1, Columns: two, Delimiter: ',', Encoding: EncodingUTF8},
+			wantRows:   []Row{{Num: 2, Email: "a@b.co", FirstName: some("Lee, Ann")}},
+		},
+		{
+			name:       "empty cells in a tab-separated file",
+			in:         "email\tfirst_name\tlast_name\na@b.co\t\tLee\n",
+			wantHeader: Header{Row: 1, Columns: []string{"email", "first_name", "last_name"}, Delimiter: '\t', Encoding: EncodingUTF8},
+			wantRows:   []Row{{Num: 2, Email: "a@b.co", FirstName: some(""), LastName: some("Lee")}},
+		},
+		{
+			name:       "a quote never closed on the last line",
+			in:         "email,first_name\na@b.co,\"Ann",
+			wantHeader: Header{Row: 1, Columns: two, Delimiter: ',', Encoding: EncodingUTF8},
+			wantRows: []Row{{Num: 2, Email: "a@b.co", Errors: []RowError{
+				{2, "first_name", `a quoted cell has a stray quote (") or is not closed: double the quotes inside a quoted cell ("")`}}}},
+		},
+		{
+			name:       "UTF-16BE",
+			in:         "\xFE\xFF\x00e\x00m\x00a\x00i\x00l\x00\n\x00a\x00@\x00b\x00.\x00c\x00o",
+			wantHeader: Header{Row: 1, Columns: []string{"email"}, Delimiter: ',', Encoding: EncodingUTF16BE},
+			wantRows:   []Row{{Num: 2, Email: "a@b.co"}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h, rows, err := readAll(t, []byte(tc.in), Options{})
+			if err != nil && (tc.wantErr == "" || err.Error() != tc.wantErr) {
+				t.Fatalf("reading %q: %v; want %q", tc.in, err, tc.wantErr)
+			}
+			if err == nil && tc.wantErr != "" {
+				t.Errorf("reading %q: no error; want %q", tc.in, tc.wantErr)
+			}
+			checkHeader(t, h, tc.wantHeader)
+			checkRows(t, rows, tc.wantRows)
+		})
+	}
+}
+
 func checkHeader(t *testing.T, got, want Header) {
 	t.Helper()
 	idx := got.Index
