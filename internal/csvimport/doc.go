@@ -30,7 +30,10 @@
 //		if err != nil {
 //			return err // *LimitError, a fatal *RowError or an I/O error
 //		}
-//		if first, dup := seen.Seen(row.Email, row.Num); dup { … }
+//		saved := *row // Next reuses row
+//		if len(saved.Errors) == 0 {
+//			if first, dup := seen.Seen(saved.Email, saved.Num); dup { … }
+//		}
 //		…
 //	}
 package csvimport

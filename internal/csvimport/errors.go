@@ -67,9 +67,10 @@ func (e *LimitError) Error() string {
 		return fmt.Sprintf("the file has more than %s rows", thousands(e.Limit))
 	case LimitBytes:
 		return "the file is larger than " + byteSize(e.Limit)
-	default:
+	case LimitRowBytes:
 		return fmt.Sprintf("row %d is longer than %s; is a quoted cell missing its closing quote?", e.Row, byteSize(e.Limit))
 	}
+	return fmt.Sprintf("the file exceeds a limit (%d)", e.Limit)
 }
 
 // thousands formats n with comma separators: 1000000 -> "1,000,000".

@@ -229,6 +229,7 @@ func (r *Reader) readHeader() error {
 			return r.fatal(err, rec)
 		}
 		r.header.Row = r.place(rec, nil)
+		r.guard.start = r.offset()
 		if !isBlank(rec) {
 			break
 		}
@@ -272,7 +273,6 @@ func (r *Reader) readHeader() error {
 		}
 		return &HeaderError{Reason: reason, Found: found}
 	}
-	r.guard.start = r.offset()
 	return nil
 }
 
@@ -317,20 +317,16 @@ func (r *Reader) Next() (*Row, error) {
 	}
 	for {
 		rec, err := r.csv.Read()
-		var pe *csv.ParseError
+		pe := parseError(err)
 		switch {
-		case err == nil:
 		case err == io.EOF:
 			r.err = io.EOF
 			return nil, r.err
-		case parseError(err) != nil:
-			pe = parseError(err)
-			if r.unclosedQuote(pe) {
-				r.err = &RowError{Row: pe.StartLine - r.extraLines,
-					Reason: fmt.Sprintf("a quoted cell that starts in this row is never closed, so the rest of the file (%d more lines) would be read as part of it; check the quotes in this row", pe.Line-pe.StartLine)}
-				return nil, r.err
-			}
-		case err != nil:
+		case pe != nil && r.unclosedQuote(pe):
+			r.err = &RowError{Row: pe.StartLine - r.extraLines,
+				Reason: fmt.Sprintf("a quoted cell that starts in this row is never closed, so the rest of the file (%d more lines) would be read as part of it; check the quotes in this row", pe.Line-pe.StartLine)}
+			return nil, r.err
+		case err != nil && pe == nil:
 			r.err = r.fatal(err, rec)
 			return nil, r.err
 		}
@@ -349,12 +345,15 @@ func (r *Reader) Next() (*Row, error) {
 	}
 }
 
-// parseError returns the CSV syntax error err holds, or nil. (Its own
-// function, as the variable errors.As needs escapes to the heap: Next must not
-// allocate it for every row.)
+// parseError returns the CSV syntax error err holds, or nil. The variable
+// errors.As needs escapes to the heap, so it is declared only when there is
+// an error: Next must not allocate for every row.
 func parseError(err error) *csv.ParseError {
+	if err == nil {
+		return nil
+	}
 	var pe *csv.ParseError
-	if err != nil && errors.As(err, &pe) {
+	if errors.As(err, &pe) {
 		return pe
 	}
 	return nil
@@ -425,7 +424,7 @@ func (r *Reader) decode(num int, rec []string, pe *csv.ParseError) {
 		// The cells after the error are lost: report the syntax alone, with
 		// the email as typed when it was read.
 		if i := r.col[colEmail]; i < len(rec) {
-			row.Email = strings.ToValidUTF8(strings.TrimSpace(rec[i]), "\uFFFD")
+			row.Email = strings.ToValidUTF8(strings.TrimSpace(unneutralize(rec[i])), "\uFFFD")
 		}
 		row.addError(r.columnAt(len(rec)), syntaxReason(pe))
 		return
