@@ -53,6 +53,9 @@ type importErrorJSON struct {
 	Message string `json:"message"`
 }
 
+// ImportView is an import as the API shows it (the CLI's --json too).
+func ImportView(p *admin.ImportPreview) any { return toImportJSON(p) }
+
 func toImportJSON(p *admin.ImportPreview) importJSON {
 	im := p.Import
 	var j importJSON

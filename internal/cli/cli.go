@@ -43,6 +43,7 @@ func commands() []command {
 		{"org list", "list organizations", runOrgList},
 		{"admin add", "make a user an admin with all four permissions; prints a one-time link", runAdminAdd},
 		{"token create", "create an API token; prints it alone on the last line", runTokenCreate},
+		{"import", "invite users from a CSV file (preview with --dry-run)", runImport},
 	}
 }
 
