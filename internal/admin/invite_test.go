@@ -324,11 +324,7 @@ func TestPlanInvite(t *testing.T) {
 // jobCount is the number of queued invitation jobs in the database.
 func jobCount(t *testing.T, db *store.DB) int {
 	t.Helper()
-	var n int
-	if err := db.SQL().QueryRowContext(t.Context(), `SELECT COUNT(*) FROM river_job WHERE kind = 'invitation'`).Scan(&n); err != nil {
-		t.Fatalf("count invitation jobs: %v", err)
-	}
-	return n
+	return len(invitationJobs(t, db))
 }
 
 // userCount is the number of users in an organization.
@@ -359,12 +355,13 @@ func (e *env) invCounts(t *testing.T, orgID int64) invCounts {
 	return invCounts{userCount(t, e.db, orgID), jobCount(t, e.db), auditCount(t, e.db, orgID)}
 }
 
-// invitationJobs returns the arguments of every queued invitation job.
+// invitationJobs returns the arguments of every queued invitation, those
+// inside batch jobs (store.InvitationBatchArgs) included.
 func invitationJobs(t *testing.T, db *store.DB) []store.InvitationArgs {
 	t.Helper()
-	q := `SELECT args::text FROM river_job WHERE kind = 'invitation' ORDER BY id`
+	q := `SELECT kind, args::text FROM river_job WHERE kind IN ('invitation', 'invitation_batch') ORDER BY id`
 	if db.Dialect() == store.SQLite {
-		q = `SELECT json(args) FROM river_job WHERE kind = 'invitation' ORDER BY id` // SQLite keeps JSONB
+		q = `SELECT kind, json(args) FROM river_job WHERE kind IN ('invitation', 'invitation_batch') ORDER BY id` // SQLite keeps JSONB
 	}
 	rows, err := db.SQL().QueryContext(t.Context(), q)
 	if err != nil {
@@ -373,9 +370,18 @@ func invitationJobs(t *testing.T, db *store.DB) []store.InvitationArgs {
 	defer rows.Close()
 	var out []store.InvitationArgs
 	for rows.Next() {
+		var kind string
 		var raw []byte
-		if err := rows.Scan(&raw); err != nil {
+		if err := rows.Scan(&kind, &raw); err != nil {
 			t.Fatalf("scan job args: %v", err)
+		}
+		if kind == "invitation_batch" {
+			var b store.InvitationBatchArgs
+			if err := json.Unmarshal(raw, &b); err != nil {
+				t.Fatalf("batch job args %q: %v", raw, err)
+			}
+			out = append(out, b.Invitations()...)
+			continue
 		}
 		var a store.InvitationArgs
 		if err := json.Unmarshal(raw, &a); err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
 
 	"github.com/roster-dev/roster/internal/auth"
 	"github.com/roster-dev/roster/internal/mail"
@@ -74,9 +75,15 @@ func New(o Options) (*Worker, error) {
 	if err := river.AddWorkerSafely(workers, &invitationWorker{o: o}); err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
+	if err := river.AddWorkerSafely(workers, &fanoutWorker{o: o}); err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
 	client, err := river.NewClient(o.DB.RiverDriver(), &river.Config{
-		ID:                o.ID,
-		Queues:            map[string]river.QueueConfig{store.QueueEmail: {MaxWorkers: o.Workers}},
+		ID: o.ID,
+		Queues: map[string]river.QueueConfig{
+			store.QueueEmail:  {MaxWorkers: o.Workers},
+			store.QueueFanout: {MaxWorkers: 2},
+		},
 		Workers:           workers,
 		Logger:            o.Logger.With("component", "queue"),
 		FetchPollInterval: o.PollInterval,
@@ -124,6 +131,23 @@ const (
 	StatusRetrying = "retrying"
 	StatusFailed   = "failed"
 )
+
+// fanoutWorker turns a batch job into its invitation jobs, and completes
+// itself in the same transaction, so each is queued exactly once.
+type fanoutWorker struct {
+	river.WorkerDefaults[store.InvitationBatchArgs]
+	o Options
+}
+
+func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[store.InvitationBatchArgs]) error {
+	return w.o.DB.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.EnqueueEachInvitation(ctx, job.Args.Invitations()); err != nil {
+			return err
+		}
+		_, err := river.JobCompleteTx[riverdriver.Driver[*sql.Tx]](ctx, tx.SQL(), job)
+		return err
+	})
+}
 
 type invitationWorker struct {
 	river.WorkerDefaults[store.InvitationArgs]
