@@ -13,10 +13,10 @@ import (
 	"github.com/roster-dev/roster/internal/store"
 )
 
-// ImportLease is how long an instance holds an import it applies without
-// a checkpoint; another instance takes it over after that (the first one
-// died). Every batch renews it.
-const ImportLease = 15 * time.Second
+// DefaultImportLease is how long an instance holds an import it applies
+// without a checkpoint; another instance takes it over after that (the
+// first one died). Every batch renews it.
+const DefaultImportLease = time.Minute
 
 // ApplyImport starts applying a previewed import ("Invite Users"): it
 // moves to "applying" at once, and a runner (RunImports, in every `roster
@@ -71,7 +71,7 @@ func (s *Service) RunImports(ctx context.Context, owner string) error {
 // RunOneImport claims one import that needs applying (the given one when id
 // is not 0) and applies it to the end. It reports false when none was free.
 func (s *Service) RunOneImport(ctx context.Context, owner string, id int64) (bool, error) {
-	im, err := s.db.ClaimImport(ctx, owner, id, s.now(), ImportLease)
+	im, err := s.db.ClaimImport(ctx, owner, id, s.now(), s.importLease)
 	if errors.Is(err, roster.ErrNotFound) {
 		return false, nil
 	}
@@ -238,7 +238,7 @@ func (s *Service) applyBatch(ctx context.Context, owner string, a *roster.Actor,
 		if cp.ReportCSV, err = reportLines(&b.buf, lines); err != nil {
 			return err
 		}
-		return tx.CheckpointImport(ctx, b.im, owner, cp, s.now(), ImportLease)
+		return tx.CheckpointImport(ctx, b.im, owner, cp, s.now(), s.importLease)
 	})
 	if err != nil {
 		return err

@@ -273,13 +273,13 @@ func TestImportLeaseTakeover(t *testing.T) {
 		if _, err := e.svc.ApplyImport(ctx, boss, p.Import.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.db.ClaimImport(ctx, "dead-instance", p.Import.ID, e.clock.Now(), admin.ImportLease); err != nil {
+		if _, err := e.db.ClaimImport(ctx, "dead-instance", p.Import.ID, e.clock.Now(), admin.DefaultImportLease); err != nil {
 			t.Fatal(err)
 		}
 		if ran, err := e.svc.RunOneImport(ctx, "live-instance", 0); ran || err != nil {
 			t.Errorf("RunOneImport while the lease holds = %v, %v; want false, nil", ran, err)
 		}
-		e.clock.Advance(admin.ImportLease + time.Second)
+		e.clock.Advance(admin.DefaultImportLease + time.Second)
 		if ran, err := e.svc.RunOneImport(ctx, "live-instance", 0); !ran || err != nil {
 			t.Fatalf("RunOneImport after the lease ran out = %v, %v; want true, nil", ran, err)
 		}

@@ -33,6 +33,9 @@ type Options struct {
 	BaseURL           string           // no trailing slash; every link starts with it
 	PasswordMinLength int
 	LinkTTL           time.Duration // invitation and set-password links
+	// ImportLease is how long an import stays with an instance that stops
+	// checkpointing before another takes it over (default DefaultImportLease).
+	ImportLease time.Duration
 	ResetTTL          time.Duration // password-reset links; default 1 hour
 	SessionTTL        time.Duration
 	Mailer            Mailer // delivers rendered messages; may be nil in tests that send none
@@ -51,15 +54,19 @@ type Service struct {
 	mailer     Mailer
 	// importNudge wakes RunImports when an import is started here.
 	importNudge chan struct{}
+	importLease time.Duration
 }
 
 // New returns a Service.
 func New(o Options) *Service {
 	s := &Service{db: o.DB, log: o.Logger, now: o.Now, baseURL: strings.TrimRight(o.BaseURL, "/"),
 		policy: auth.PasswordPolicy{MinLength: o.PasswordMinLength}, linkTTL: o.LinkTTL, resetTTL: o.ResetTTL,
-		sessionTTL: o.SessionTTL, mailer: o.Mailer, importNudge: make(chan struct{}, 1)}
+		sessionTTL: o.SessionTTL, mailer: o.Mailer, importNudge: make(chan struct{}, 1), importLease: o.ImportLease}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.importLease <= 0 {
+		s.importLease = DefaultImportLease
 	}
 	if s.now == nil {
 		s.now = time.Now

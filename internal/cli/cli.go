@@ -257,7 +257,7 @@ func newService(c config.Config, db *store.DB, log *slog.Logger) (*admin.Service
 		return nil, err
 	}
 	return admin.New(admin.Options{DB: db, Logger: log, BaseURL: c.BaseURL, PasswordMinLength: c.PasswordMinLength,
-		LinkTTL: c.LinkTTL, SessionTTL: c.SessionTTL, Mailer: sender}), nil
+		LinkTTL: c.LinkTTL, SessionTTL: c.SessionTTL, Mailer: sender, ImportLease: c.TakeoverAfter}), nil
 }
 
 func mailboxDir(c config.Config) string { return strings.TrimRight(c.DataDir, "/") + "/mailbox" }

@@ -83,7 +83,8 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	worker, err := outbox.New(outbox.Options{DB: db, Sender: sender, Logger: log, BaseURL: c.BaseURL, LinkTTL: c.LinkTTL, Workers: c.MailConcurrency})
+	instance := instanceName()
+	worker, err := outbox.New(outbox.Options{DB: db, Sender: sender, Logger: log, BaseURL: c.BaseURL, LinkTTL: c.LinkTTL, Workers: c.MailConcurrency, TakeoverAfter: c.TakeoverAfter, ID: instance})
 	if err != nil {
 		return err
 	}
@@ -105,7 +106,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	// claims them, so a restart (or another instance) resumes one that a
 	// dead instance left.
 	importsDone := make(chan error, 1)
-	go func() { importsDone <- svc.RunImports(runCtx, instanceName()) }()
+	go func() { importsDone <- svc.RunImports(runCtx, instance) }()
 	err = server.Run(runCtx, ln, h, log)
 	cancel()
 	if werr := <-workerDone; werr != nil && err == nil {

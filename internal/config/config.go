@@ -36,6 +36,11 @@ type Config struct {
 	MailFrom string // ROSTER_MAIL_FROM: the From address
 	// MailConcurrency is how many emails are sent at once per instance.
 	MailConcurrency int // ROSTER_MAIL_CONCURRENCY, default 20
+	// TakeoverAfter is how long background work (an import being applied,
+	// an email being sent) held by an instance that stopped answering
+	// (killed, crashed) waits before another instance, or this one
+	// restarted, takes it over.
+	TakeoverAfter time.Duration // ROSTER_TAKEOVER_AFTER, default 1m, at least 2s
 }
 
 // Default returns the configuration of a first run with nothing set.
@@ -45,6 +50,7 @@ func Default() Config {
 		DataDir:           "./roster-data",
 		PasswordMinLength: 15,
 		MailConcurrency:   20,
+		TakeoverAfter:     time.Minute,
 		LinkTTL:           7 * 24 * time.Hour,
 		SessionTTL:        14 * 24 * time.Hour,
 		LogFormat:         "text",
@@ -110,7 +116,7 @@ func FromEnv(c Config, getenv func(string) string) (Config, error) {
 		}
 		c.PasswordMinLength = n
 	}
-	for name, dst := range map[string]*time.Duration{"ROSTER_LINK_TTL": &c.LinkTTL, "ROSTER_SESSION_TTL": &c.SessionTTL} {
+	for name, dst := range map[string]*time.Duration{"ROSTER_LINK_TTL": &c.LinkTTL, "ROSTER_SESSION_TTL": &c.SessionTTL, "ROSTER_TAKEOVER_AFTER": &c.TakeoverAfter} {
 		if v, ok := get(name); ok {
 			d, err := ParseDuration(v)
 			if err != nil {
@@ -181,6 +187,9 @@ func (c *Config) Validate() error {
 	if c.LinkTTL < time.Hour || c.LinkTTL > 30*24*time.Hour {
 		errs = append(errs, fmt.Errorf("link lifetime %s: must be between 1h and 30d", c.LinkTTL))
 	}
+	if c.TakeoverAfter < 2*time.Second {
+		errs = append(errs, fmt.Errorf("takeover delay %s: must be at least 2s", c.TakeoverAfter))
+	}
 	if c.SessionTTL < 5*time.Minute {
 		errs = append(errs, fmt.Errorf("session lifetime %s: must be at least 5m", c.SessionTTL))
 	}
@@ -215,6 +224,6 @@ func (c Config) Redacted() string {
 	if smtp == "" {
 		smtp = "(none: messages are kept in the data directory's mailbox)"
 	}
-	return fmt.Sprintf("listen = %s\ndata_dir = %s\ndatabase_url = %s\nbase_url = %s\nsmtp_url = %s\nmail_from = %s\nsecure_cookies = %t\npassword_min_length = %d\nlink_ttl = %s\nsession_ttl = %s\nlog_format = %s\nlog_level = %s\nauto_migrate = %t\n",
-		c.Listen, c.DataDir, db, c.BaseURL, smtp, c.MailFrom, c.SecureCookies, c.PasswordMinLength, c.LinkTTL, c.SessionTTL, c.LogFormat, c.LogLevel, c.AutoMigrate)
+	return fmt.Sprintf("listen = %s\ndata_dir = %s\ndatabase_url = %s\nbase_url = %s\nsmtp_url = %s\nmail_from = %s\nsecure_cookies = %t\npassword_min_length = %d\nlink_ttl = %s\nsession_ttl = %s\nlog_format = %s\nlog_level = %s\nauto_migrate = %t\ntakeover_after = %s\n",
+		c.Listen, c.DataDir, db, c.BaseURL, smtp, c.MailFrom, c.SecureCookies, c.PasswordMinLength, c.LinkTTL, c.SessionTTL, c.LogFormat, c.LogLevel, c.AutoMigrate, c.TakeoverAfter)
 }

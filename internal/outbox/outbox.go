@@ -43,6 +43,10 @@ type Options struct {
 	PollInterval time.Duration
 	// ID names this instance in River's bookkeeping (default generated).
 	ID string
+	// TakeoverAfter is how long a job held by an instance that stopped
+	// answering waits before another works it (default 1 minute); a job
+	// may run for three quarters of it.
+	TakeoverAfter time.Duration
 }
 
 // Worker runs the background jobs of one instance.
@@ -68,6 +72,9 @@ func New(o Options) (*Worker, error) {
 	if o.PollInterval <= 0 {
 		o.PollInterval = 200 * time.Millisecond
 	}
+	if o.TakeoverAfter <= 0 {
+		o.TakeoverAfter = time.Minute
+	}
 	if o.LinkTTL <= 0 {
 		o.LinkTTL = 7 * 24 * time.Hour
 	}
@@ -91,10 +98,10 @@ func New(o Options) (*Worker, error) {
 		// jobs finish, at most once per cooldown, so Workers/FetchCooldown
 		// caps throughput (10 per 100 ms was 100 invitations/s).
 		FetchCooldown: min(o.PollInterval, 20*time.Millisecond),
-		JobTimeout:    2 * time.Minute,
+		JobTimeout:    o.TakeoverAfter * 3 / 4,
 		// A job left running by an instance that died is given to another
 		// after this long (it must exceed JobTimeout).
-		RescueStuckJobsAfter:        5 * time.Minute,
+		RescueStuckJobsAfter:        o.TakeoverAfter,
 		CompletedJobRetentionPeriod: 24 * time.Hour,
 	})
 	if err != nil {
@@ -130,6 +137,11 @@ const (
 	StatusSent     = "sent"
 	StatusRetrying = "retrying"
 	StatusFailed   = "failed"
+	// StatusSending is set just before the message goes to the mail server.
+	StatusSending = "sending"
+	// StatusUnconfirmed: the instance stopped while sending, so the message
+	// may or may not have gone; it is not sent again on its own.
+	StatusUnconfirmed = "unconfirmed"
 )
 
 // fanoutWorker turns a batch job into its invitation jobs, and completes
@@ -181,6 +193,18 @@ func (w *invitationWorker) Work(ctx context.Context, job *river.Job[store.Invita
 		// one link that works; this one must neither send nor void it.
 		return river.JobCancel(fmt.Errorf("invitation %d superseded by invitation %d", a.Seq, u.InvitationCount))
 	}
+	switch u.DeliveryStatus {
+	case StatusSent:
+		// Sent by an earlier attempt whose completion was lost (the
+		// instance was killed right after): done.
+		return nil
+	case StatusSending:
+		// An earlier attempt was stopped while talking to the mail server:
+		// the message may have gone. Sending again could send it twice;
+		// say so to the admin, who can resend.
+		w.setStatus(ctx, log, a, StatusUnconfirmed, "Roster stopped while sending this invitation; it may have arrived. Resend it if the person did not get it.")
+		return river.JobCancel(errors.New("interrupted while sending; not sent again"))
+	}
 	now := w.o.Now()
 	if roster.IsExpired(u.ExpirationDate, org.Today(now)) {
 		// SPEC: an expired user is never emailed.
@@ -204,6 +228,16 @@ func (w *invitationWorker) Work(ctx context.Context, job *river.Job[store.Invita
 		return river.JobCancel(err)
 	}
 	m.ID = fmt.Sprintf("invitation-%d-%d-%d", a.UserID, a.Seq, job.Attempt)
+	if u.HasPassword {
+		// (For a user without one, minting the link marked it.)
+		latest, err := w.o.DB.MarkSending(ctx, a.OrgID, a.UserID, a.Seq, now)
+		if err != nil {
+			return err
+		}
+		if !latest {
+			return river.JobCancel(fmt.Errorf("invitation %d superseded by a newer one", a.Seq))
+		}
+	}
 	if err := w.o.Sender.Send(ctx, m); err != nil {
 		switch {
 		case mail.IsPermanent(err):

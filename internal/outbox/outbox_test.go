@@ -246,6 +246,47 @@ func TestDurableAcrossRestart(t *testing.T) {
 	})
 }
 
+// TestKilledMidSend: a job whose invitation is already "sent" (the instance
+// was killed after sending, before the job's completion was recorded) sends
+// nothing more; one found "sending" (killed while talking to the mail
+// server) is not sent again blindly but shown as unconfirmed.
+func TestKilledMidSend(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		e := newEnv(t, b.Open(t))
+		sent := e.invite(t, "sent@example.org")
+		sending := e.invite(t, "sending@example.org")
+		fresh := e.invite(t, "fresh@example.org")
+		for id, status := range map[int64]string{sent.ID: outbox.StatusSent, sending.ID: outbox.StatusSending} {
+			if _, err := e.db.SQL().ExecContext(t.Context(), "UPDATE users SET delivery_status = $1 WHERE id = $2", status, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		srv := startSMTP(t, nil)
+		w := startWorker(t, e.db, newSender(t, srv.URL()))
+		e.waitStatus(t, fresh.ID, outbox.StatusSent, 10*time.Second)
+		got := e.waitStatus(t, sending.ID, outbox.StatusUnconfirmed, 10*time.Second)
+		if !strings.Contains(got.DeliveryDetail, "may have arrived") {
+			t.Errorf("unconfirmed detail = %q, want it to say the message may have arrived", got.DeliveryDetail)
+		}
+		states := map[rivertype.JobState]int{}
+		for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			clear(states)
+			for _, j := range w.jobs(t) {
+				states[j.State]++
+			}
+			if states[rivertype.JobStateCompleted] == 2 && states[rivertype.JobStateCancelled] == 1 {
+				break
+			}
+		}
+		if states[rivertype.JobStateCompleted] != 2 || states[rivertype.JobStateCancelled] != 1 {
+			t.Errorf("job states %v, want 2 completed (sent, fresh) and 1 cancelled (sending)", states)
+		}
+		if msgs := srv.received(); len(msgs) != 1 || msgs[0].To[0] != "fresh@example.org" {
+			t.Errorf("server received %d messages (%v), want only fresh@'s", len(msgs), msgs)
+		}
+	})
+}
+
 // TestTemporaryFailureThenSuccess: 451 twice, then 250: one message in the
 // end, "retrying" with the server's answer in between, three attempts.
 func TestTemporaryFailureThenSuccess(t *testing.T) {
@@ -291,10 +332,15 @@ func TestTemporaryFailureThenSuccess(t *testing.T) {
 		if got, want := len(seen), 3; got != want {
 			t.Fatalf("statuses seen at DATA = %q, want %d", seen, want)
 		}
-		// When attempts 2 and 3 arrive, the previous one's failure is recorded.
+		// Every attempt is marked "sending" before it reaches the server (so
+		// that a crash mid-send is known); when attempts 2 and 3 arrive, the
+		// previous one's failure is still shown.
+		if !strings.HasPrefix(seen[0], outbox.StatusSending+": ") {
+			t.Errorf("status at attempt 1 = %q, want %q", seen[0], outbox.StatusSending)
+		}
 		for i, s := range seen[1:] {
-			if !strings.HasPrefix(s, outbox.StatusRetrying+": ") || !strings.Contains(s, "451") || !strings.Contains(s, "try later") {
-				t.Errorf("status at attempt %d = %q, want %q with the server's 451 answer", i+2, s, outbox.StatusRetrying)
+			if !strings.HasPrefix(s, outbox.StatusSending+": ") || !strings.Contains(s, "451") || !strings.Contains(s, "try later") || !strings.Contains(s, "retrying") {
+				t.Errorf("status at attempt %d = %q, want %q with the previous attempt's 451 answer", i+2, s, outbox.StatusSending)
 			}
 		}
 		j := w.waitJobStates(t, 1, rivertype.JobStateCompleted, 5*time.Second)[0]

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -198,21 +199,29 @@ func (tx *Tx) fillEmail(ctx context.Context, args *InvitationArgs) error {
 	return nil
 }
 
-// LockLatestInvitation locks the user's row until the transaction ends
-// (PostgreSQL; a SQLite write transaction already excludes other writers)
-// and reports whether seq is still the user's latest invitation. The worker
-// mints an invitation's link only while it is: a job for an older
-// invitation that runs late must not void the newer one's link.
-func (tx *Tx) LockLatestInvitation(ctx context.Context, orgID, userID int64, seq int) (bool, error) {
-	query := "SELECT invitation_count FROM users WHERE org_id = $1 AND id = $2"
-	if tx.d == Postgres {
-		query += " FOR UPDATE"
+// MarkSending records, before an invitation goes to the mail server, that
+// it is being sent, when seq is still the user's latest invitation (false
+// otherwise). A job that finds its invitation "sending" knows that an
+// earlier attempt stopped mid-send (the instance was killed) and must not
+// send again blindly. It keeps the detail of an earlier failed attempt.
+// It commits before returning (synchronously).
+func (db *DB) MarkSending(ctx context.Context, orgID, userID int64, seq int, now time.Time) (bool, error) {
+	return markSending(ctx, db.w, orgID, userID, seq, now)
+}
+
+// markSending marks and, in a transaction, locks the user's row.
+func markSending(ctx context.Context, ex execer, orgID, userID int64, seq int, now time.Time) (bool, error) {
+	var id int64
+	err := ex.QueryRowContext(ctx,
+		`UPDATE users SET delivery_status = 'sending', delivery_updated_at = $4
+		 WHERE org_id = $1 AND id = $2 AND invitation_count = $3 RETURNING id`, orgID, userID, seq, utc(now)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
 	}
-	var latest int
-	if err := tx.ex.QueryRowContext(ctx, query, orgID, userID).Scan(&latest); err != nil {
-		return false, fmt.Errorf("store: lock user %d: %w", userID, mapErr(err))
+	if err != nil {
+		return false, fmt.Errorf("store: mark invitation %d of user %d sending: %w", seq, userID, err)
 	}
-	return latest == seq, nil
+	return true, nil
 }
 
 // SetDelivery records the delivery state of a user's invitation number seq;

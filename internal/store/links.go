@@ -33,8 +33,10 @@ func (tx *Tx) CreateLink(ctx context.Context, orgID, userID int64, purpose strin
 // (false otherwise, and nothing changes): a job for an older invitation
 // that runs late must not void the newer one's link. It holds the user's
 // row until the transaction ends, so a newer invitation waits for it.
+//
+// It also marks the invitation "sending" (see DB.MarkSending).
 func (tx *Tx) MintInvitationLink(ctx context.Context, orgID, userID int64, seq int, hash []byte, now, expires time.Time) (bool, error) {
-	latest, err := tx.LockLatestInvitation(ctx, orgID, userID, seq)
+	latest, err := markSending(ctx, tx.ex, orgID, userID, seq, now)
 	if err != nil || !latest {
 		return false, err
 	}
