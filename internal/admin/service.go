@@ -36,9 +36,9 @@ type Options struct {
 	// ImportLease is how long an import stays with an instance that stops
 	// checkpointing before another takes it over (default DefaultImportLease).
 	ImportLease time.Duration
-	ResetTTL          time.Duration // password-reset links; default 1 hour
-	SessionTTL        time.Duration
-	Mailer            Mailer // delivers rendered messages; may be nil in tests that send none
+	ResetTTL    time.Duration // password-reset links; default 1 hour
+	SessionTTL  time.Duration
+	Mailer      Mailer // delivers rendered messages; may be nil in tests that send none
 }
 
 // Service runs the use cases.
