@@ -309,7 +309,9 @@ func copyCounts(m map[string]int) map[string]int {
 	return out
 }
 
-func (c *countingSMTP) NewSession(*smtp.Conn) (smtp.Session, error) { return &countingSession{c: c}, nil }
+func (c *countingSMTP) NewSession(*smtp.Conn) (smtp.Session, error) {
+	return &countingSession{c: c}, nil
+}
 
 type countingSession struct {
 	c  *countingSMTP
