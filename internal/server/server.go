@@ -194,8 +194,10 @@ func securityHeaders(next http.Handler) http.Handler {
 // replace the limit themselves.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// A CSV upload sets its own, larger limit (SPEC "Bulk Upload").
-		if r.Body != nil && !(r.Method == http.MethodPost && r.URL.Path == "/api/v1/imports") {
+		// A CSV upload, through the API or the dashboard's form, sets its
+		// own, larger limit (SPEC "Bulk Upload").
+		upload := r.Method == http.MethodPost && (r.URL.Path == "/api/v1/imports" || r.URL.Path == "/users/import")
+		if r.Body != nil && !upload {
 			r.Body = http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 		}
 		next.ServeHTTP(w, r)

@@ -45,11 +45,17 @@ func TestEveryPageRenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := "/users/" + itoa(u.ID)
+	imports := importsInEveryState(t, svc, sess.Actor)
 	pages := map[string]string{
 		"/": "Welcome", "/profile": "Profile", "/users": "User Management", "/users/invite": "Invite user",
 		id + "/edit": "Edit ada@acme.example", id + "/remove": "Remove access for 1 user?",
 		"/users/999999/edit": "Not found", "/link/nope": "This link cannot be used", "/setup/nope": "Set up Roster",
 		"/forgot": "Forgot password", "/audit": "Audit log",
+		"/users/import": "Bulk upload", "/users/import/template.csv": "email,first_name,last_name,expiration_date,permissions",
+		imports.previewed: "Nothing has changed yet.", imports.nothing: "there is nothing to invite",
+		imports.applying: "Inviting users", imports.applying + "/status": `"state":"applying"`,
+		imports.done: "Upload complete", imports.done + "/report.csv": "row,email,outcome,message",
+		imports.failed: "Upload stopped", "/imports/999999": "Not found",
 	}
 	for path, want := range pages {
 		req := httptest.NewRequest(http.MethodGet, path, nil)

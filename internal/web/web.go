@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/netip"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -123,6 +124,17 @@ func (h *Handler) Register(mux Mux) {
 	mux.HandleFunc("GET /users/{id}/remove", h.showRemove)
 	mux.HandleFunc("POST /users/{id}/remove", h.remove)
 	mux.HandleFunc("GET /audit", h.showAudit)
+
+	// Bulk upload. An import's own pages sit under /imports/{id}: a pattern
+	// /users/import/{id} would conflict with /users/{id}/edit (both match
+	// /users/import/edit), which ServeMux refuses.
+	mux.HandleFunc("GET /users/import", h.showImport)
+	mux.HandleFunc("POST /users/import", h.uploadImport)
+	mux.HandleFunc("GET /users/import/template.csv", h.importTemplate)
+	mux.HandleFunc("GET /imports/{id}", h.showImportByID)
+	mux.HandleFunc("GET /imports/{id}/status", h.importStatus)
+	mux.HandleFunc("POST /imports/{id}/apply", h.applyImport)
+	mux.HandleFunc("GET /imports/{id}/report.csv", h.importReport)
 }
 
 func cacheStatic(next http.Handler) http.Handler {
@@ -170,6 +182,24 @@ var funcs = template.FuncMap{
 		}
 		return strings.ToUpper(string(b))
 	},
+	// num writes n with thousands separators: 12000 -> "12,000".
+	"num": thousands,
+	// plural picks the word for n: {{plural .N "row" "rows"}}.
+	"plural": func(n int, one, many string) string {
+		if n == 1 {
+			return one
+		}
+		return many
+	},
+	// mib writes a byte count in whole MiB.
+	"mib": func(n int64) string { return thousands(int(n>>20)) + " MiB" },
+	// percent is part of whole, rounded down, 0 for an empty whole.
+	"percent": func(part, whole int) int {
+		if whole <= 0 {
+			return 0
+		}
+		return part * 100 / whole
+	},
 	"permLabels": func(ps roster.Permissions) string {
 		var out []string
 		for _, p := range ps.List() {
@@ -180,6 +210,24 @@ var funcs = template.FuncMap{
 		}
 		return strings.Join(out, ", ")
 	},
+}
+
+// thousands writes n with comma separators, as the pages show counts.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // render writes a page; errors in the template are logged and answered 500.
