@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/roster-dev/roster/internal/csvimport"
@@ -317,6 +318,44 @@ func (s *Service) Import(ctx context.Context, a *roster.Actor, id int64) (*Impor
 	}
 	return p, nil
 }
+
+// ImportStatus returns an import's state, progress and counts, without its
+// issues and changes (what a progress bar polls).
+func (s *Service) ImportStatus(ctx context.Context, a *roster.Actor, id int64) (*store.Import, error) {
+	if err := s.authorize(a); err != nil {
+		return nil, err
+	}
+	im, err := s.db.ImportByID(ctx, a.Org.ID, id)
+	if err == nil && im.State == store.ImportUploading {
+		err = roster.ErrNotFound
+	}
+	if err != nil {
+		return nil, wrap("import status", err)
+	}
+	return im, nil
+}
+
+// DiscardImport forgets a previewed import ("Cancel"): its stored file goes
+// with it. Once applying, an import is kept (ErrImportNotPreviewed).
+func (s *Service) DiscardImport(ctx context.Context, a *roster.Actor, id int64) error {
+	if err := s.authorize(a); err != nil {
+		return err
+	}
+	n, err := s.db.DeleteImportIn(ctx, a.Org.ID, id, store.ImportPreviewed)
+	if err != nil {
+		return wrap("discard import", err)
+	}
+	if n == 0 {
+		if _, err := s.ImportStatus(ctx, a, id); err != nil {
+			return err
+		}
+		return wrap("discard import", ErrImportNotPreviewed)
+	}
+	return nil
+}
+
+// ImportPreviewTTL is how long a preview that nobody applied is kept.
+const ImportPreviewTTL = 7 * 24 * time.Hour
 
 // ImportReportHeader is the report's header (SPEC: row, email, outcome,
 // message).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/roster-dev/roster/internal/csvimport"
@@ -49,6 +50,7 @@ var ErrImportNotPreviewed = fmt.Errorf("this upload was already applied or is be
 func (s *Service) RunImports(ctx context.Context, owner string) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	var lastSweep time.Time
 	for {
 		for ctx.Err() == nil {
 			ran, err := s.RunOneImport(ctx, owner, 0)
@@ -57,6 +59,16 @@ func (s *Service) RunImports(ctx context.Context, owner string) error {
 			}
 			if !ran || err != nil {
 				break
+			}
+		}
+		if time.Since(lastSweep) > time.Hour {
+			lastSweep = time.Now()
+			// Previews nobody applied hold their file: forget them in time.
+			n, err := s.db.DeleteStaleImports(ctx, s.now().Add(-ImportPreviewTTL))
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("Delete stale imports", "err", err)
+			} else if n > 0 {
+				s.log.Info("Deleted imports previewed but never applied", "count", n, "older_than", ImportPreviewTTL)
 			}
 		}
 		select {
@@ -118,7 +130,11 @@ func (s *Service) applyImport(ctx context.Context, owner string, im *store.Impor
 	}
 	a := &roster.Actor{Org: p.Org, User: p.User, Via: "import"}
 	if err := s.authorize(a); err != nil {
-		return fmt.Sprintf("%s can no longer manage users: %v", im.Actor, err), nil
+		var ae *roster.AccessError
+		if errors.As(err, &ae) {
+			return fmt.Sprintf("%s can no longer manage users (%s)", im.Actor, strings.TrimSuffix(ae.Reason, ".")), nil
+		}
+		return fmt.Sprintf("%s can no longer manage users", im.Actor), nil
 	}
 	r, err := csvimport.NewReader(s.db.ImportFile(ctx, im.OrgID, im.ID), csvimport.Options{Locale: a.Org.Locale})
 	if err != nil {

@@ -291,6 +291,60 @@ func TestImportLeaseTakeover(t *testing.T) {
 	})
 }
 
+// TestImportDiscardAndExpiry: a preview can be discarded (never an applied
+// import), and previews nobody applied are forgotten after ImportPreviewTTL.
+func TestImportDiscardAndExpiry(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		ctx := t.Context()
+		e := newEnv(t, b)
+		acme := e.org(t, "acme")
+		e.org(t, "other")
+		e.addAdminCLI(t, "acme", "boss@acme.example")
+		e.addAdminCLI(t, "other", "chief@other.example")
+		boss := e.cliActor(t, "acme", "boss@acme.example")
+		chief := e.cliActor(t, "other", "chief@other.example")
+		preview := func() int64 {
+			p, err := e.svc.PreviewImport(ctx, boss, strings.NewReader("email\na@acme.example\n"), admin.ImportOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p.Import.ID
+		}
+		id := preview()
+		if err := e.svc.DiscardImport(ctx, chief, id); !errors.Is(err, roster.ErrNotFound) {
+			t.Errorf("DiscardImport(other org) = %v, want ErrNotFound", err)
+		}
+		if err := e.svc.DiscardImport(ctx, boss, id); err != nil {
+			t.Fatalf("DiscardImport: %v", err)
+		}
+		if _, err := e.svc.Import(ctx, boss, id); !errors.Is(err, roster.ErrNotFound) {
+			t.Errorf("Import(discarded) = %v, want ErrNotFound", err)
+		}
+		applied := preview()
+		apply(t, e, boss, applied)
+		if err := e.svc.DiscardImport(ctx, boss, applied); !errors.Is(err, admin.ErrImportNotPreviewed) {
+			t.Errorf("DiscardImport(applied) = %v, want ErrImportNotPreviewed", err)
+		}
+
+		stale := preview()
+		e.clock.Advance(admin.ImportPreviewTTL + time.Hour)
+		fresh := preview()
+		n, err := e.db.DeleteStaleImports(ctx, e.clock.Now().Add(-admin.ImportPreviewTTL))
+		if err != nil || n != 1 {
+			t.Errorf("DeleteStaleImports = %d, %v; want 1", n, err)
+		}
+		if _, err := e.svc.ImportStatus(ctx, boss, stale); !errors.Is(err, roster.ErrNotFound) {
+			t.Errorf("stale preview still there (%v)", err)
+		}
+		for _, id := range []int64{fresh, applied} {
+			if _, err := e.svc.ImportStatus(ctx, boss, id); err != nil {
+				t.Errorf("ImportStatus(%d) after the sweep: %v", id, err)
+			}
+		}
+		_ = acme
+	})
+}
+
 // apply starts an import and runs it to the end in this goroutine.
 func apply(t *testing.T, e *env, a *roster.Actor, id int64) {
 	t.Helper()

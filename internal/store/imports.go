@@ -207,6 +207,27 @@ func (db *DB) DeleteImport(ctx context.Context, orgID, id int64) error {
 	return nil
 }
 
+// DeleteImportIn deletes an import of the organization only while it is
+// in state, and reports how many it deleted (0 or 1).
+func (db *DB) DeleteImportIn(ctx context.Context, orgID, id int64, state string) (int64, error) {
+	res, err := db.w.ExecContext(ctx, "DELETE FROM imports WHERE org_id = $1 AND id = $2 AND state = $3", orgID, id, state)
+	if err != nil {
+		return 0, fmt.Errorf("store: delete import %d: %w", id, err)
+	}
+	return res.RowsAffected()
+}
+
+// DeleteStaleImports deletes, in every organization, previews nobody
+// applied and uploads that never finished, last touched before before. It
+// is housekeeping, run by the system for all organizations.
+func (db *DB) DeleteStaleImports(ctx context.Context, before time.Time) (int64, error) {
+	res, err := db.w.ExecContext(ctx, "DELETE FROM imports WHERE state IN ('previewed', 'uploading') AND updated_at < $1", utc(before))
+	if err != nil {
+		return 0, fmt.Errorf("store: delete stale imports: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 // ImportByID finds an import of the organization.
 func (q *q) ImportByID(ctx context.Context, orgID, id int64) (*Import, error) {
 	im, err := scanImport(q.ex.QueryRowContext(ctx, "SELECT "+importColumns+" FROM imports WHERE org_id = $1 AND id = $2", orgID, id))

@@ -49,7 +49,33 @@ func (h *Handler) showImport(w http.ResponseWriter, r *http.Request) {
 	if a == nil {
 		return
 	}
-	h.render(w, r, "import", &view{Title: "Bulk upload", Form: map[string]string{}, Data: h.importForm(a, "")})
+	notice := ""
+	if r.URL.Query().Get("notice") == "discarded" {
+		notice = "The upload was discarded; nothing changed."
+	}
+	h.render(w, r, "import", &view{Title: "Bulk upload", Notice: notice, Form: map[string]string{}, Data: h.importForm(a, "")})
+}
+
+// discardImport is the preview's Cancel: the upload is forgotten.
+func (h *Handler) discardImport(w http.ResponseWriter, r *http.Request) {
+	a := h.requireManager(w, r)
+	if a == nil {
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		h.fail(w, r, roster.ErrNotFound)
+		return
+	}
+	err = h.svc.DiscardImport(r.Context(), a, id)
+	switch {
+	case errors.Is(err, admin.ErrImportNotPreviewed):
+		http.Redirect(w, r, importPath(id)+"?"+url.Values{"notice": {"already_applied"}}.Encode(), http.StatusSeeOther)
+	case err != nil:
+		h.fail(w, r, err)
+	default:
+		http.Redirect(w, r, "/users/import?notice=discarded", http.StatusSeeOther)
+	}
 }
 
 func (h *Handler) importTemplate(w http.ResponseWriter, r *http.Request) {
@@ -388,9 +414,9 @@ func (h *Handler) importStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	var p *admin.ImportPreview
+	var im *store.Import
 	if err == nil {
-		p, err = h.svc.Import(r.Context(), a, id)
+		im, err = h.svc.ImportStatus(r.Context(), a, id)
 	} else {
 		err = roster.ErrNotFound
 	}
@@ -407,7 +433,6 @@ func (h *Handler) importStatus(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"error":"internal error"}` + "\n"))
 		return
 	}
-	im := p.Import
 	var s importStatusJSON
 	s.State, s.Rows, s.Processed = im.State, im.Rows, im.Processed
 	s.Counts.Created, s.Counts.Updated, s.Counts.Invited, s.Counts.Errors = im.Created, im.Updated, im.Invited, im.Errors

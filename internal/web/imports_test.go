@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"mime/multipart"
@@ -365,6 +366,35 @@ func TestImportWelcomeMessage(t *testing.T) {
 	}
 }
 
+// TestImportDiscard: Cancel on the preview forgets the upload; an applied
+// one cannot be discarded.
+func TestImportDiscard(t *testing.T) {
+	e := newImportTestEnv(t)
+	page := e.preview(t, e.acme.cookie, upload{fileName: "d.csv", content: []byte("email\nnobody@acme.example\n")})
+	if _, body := e.get(t, e.acme.cookie, page); !strings.Contains(body, `formaction="`+page+`/discard"`) {
+		t.Fatalf("the preview has no Cancel that discards:\n%s", body)
+	}
+	rec, _ := e.post(t, e.acme.cookie, page+"/discard")
+	if loc := rec.Header().Get("Location"); rec.Code != http.StatusSeeOther || loc != "/users/import?notice=discarded" {
+		t.Errorf("discard: %d Location %q, want 303 to the upload page", rec.Code, loc)
+	}
+	if _, body := e.get(t, e.acme.cookie, "/users/import?notice=discarded"); !strings.Contains(body, "The upload was discarded; nothing changed.") {
+		t.Errorf("upload page lacks the discard notice")
+	}
+	if rec, _ := e.get(t, e.acme.cookie, page); rec.Code != http.StatusNotFound {
+		t.Errorf("discarded preview: %d, want 404", rec.Code)
+	}
+	if _, err := e.svc.ImportStatus(t.Context(), e.acme.actor, mustAtoi(t, strings.TrimPrefix(page, "/imports/"))); !errors.Is(err, roster.ErrNotFound) {
+		t.Errorf("ImportStatus(discarded) = %v, want ErrNotFound", err)
+	}
+	applied := e.preview(t, e.acme.cookie, upload{fileName: "a.csv", content: []byte("email\nsomebody@acme.example\n")})
+	e.post(t, e.acme.cookie, applied+"/apply")
+	rec, _ = e.post(t, e.acme.cookie, applied+"/discard")
+	if loc := rec.Header().Get("Location"); loc != applied+"?notice=already_applied" {
+		t.Errorf("discarding an applied upload: %d Location %q, want the already-applied notice", rec.Code, loc)
+	}
+}
+
 // TestImportLargerThanTheDefaultBodyLimit: the dashboard's upload is not
 // held to the 1 MiB every other request is.
 func TestImportLargerThanTheDefaultBodyLimit(t *testing.T) {
@@ -423,9 +453,9 @@ func TestImportTenancy(t *testing.T) {
 	e := newImportTestEnv(t)
 	page := e.preview(t, e.acme.cookie, upload{fileName: "acme.csv", content: []byte("email\nsecret-person@acme.example\n")})
 	missing := "/imports/999999"
-	for _, sub := range []string{"", "/status", "/report.csv", "/apply"} {
+	for _, sub := range []string{"", "/status", "/report.csv", "/apply", "/discard"} {
 		send := e.get
-		if sub == "/apply" {
+		if sub == "/apply" || sub == "/discard" {
 			send = e.post
 		}
 		rec, body := send(t, e.birch.cookie, page+sub)

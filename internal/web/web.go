@@ -134,6 +134,7 @@ func (h *Handler) Register(mux Mux) {
 	mux.HandleFunc("GET /imports/{id}", h.showImportByID)
 	mux.HandleFunc("GET /imports/{id}/status", h.importStatus)
 	mux.HandleFunc("POST /imports/{id}/apply", h.applyImport)
+	mux.HandleFunc("POST /imports/{id}/discard", h.discardImport)
 	mux.HandleFunc("GET /imports/{id}/report.csv", h.importReport)
 }
 
