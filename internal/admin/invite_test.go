@@ -380,7 +380,11 @@ func invitationJobs(t *testing.T, db *store.DB) []store.InvitationArgs {
 			if err := json.Unmarshal(raw, &b); err != nil {
 				t.Fatalf("batch job args %q: %v", raw, err)
 			}
-			out = append(out, b.Invitations()...)
+			inv, err := b.Invitations()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, inv...)
 			continue
 		}
 		var a store.InvitationArgs

@@ -152,8 +152,23 @@ type fanoutWorker struct {
 }
 
 func (w *fanoutWorker) Work(ctx context.Context, job *river.Job[store.InvitationBatchArgs]) error {
+	// While the organization has an import applying, its batches wait:
+	// turning them into jobs now would take half of the import's database
+	// time, and the import is what the admin is watching. The invitations
+	// are queued all the same; sending starts as it ends.
+	busy, err := w.o.DB.ImportApplying(ctx, job.Args.OrgID)
+	if err != nil {
+		return err
+	}
+	if busy {
+		return river.JobSnooze(w.o.PollInterval * 10)
+	}
+	invitations, err := job.Args.Invitations()
+	if err != nil {
+		return river.JobCancel(err)
+	}
 	return w.o.DB.InTx(ctx, func(tx *store.Tx) error {
-		if err := tx.EnqueueEachInvitation(ctx, job.Args.Invitations()); err != nil {
+		if err := tx.EnqueueEachInvitation(ctx, invitations); err != nil {
 			return err
 		}
 		_, err := river.JobCompleteTx[riverdriver.Driver[*sql.Tx]](ctx, tx.SQL(), job)

@@ -413,3 +413,28 @@ func (db *DB) WriteImportReport(ctx context.Context, orgID, id int64, w io.Write
 		}
 	}
 }
+
+// AnalyzeUsers refreshes the planner's statistics of the users table. A
+// large import grows it faster than autovacuum notices: planned as the
+// small table it was, each batch's lookup by email became a full scan.
+func (db *DB) AnalyzeUsers(ctx context.Context) error {
+	q := "ANALYZE users"
+	if db.d == SQLite {
+		q = "PRAGMA optimize"
+	}
+	if _, err := db.w.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("store: analyze users: %w", err)
+	}
+	return nil
+}
+
+// ImportApplying reports whether an import of the organization is being
+// applied.
+func (db *DB) ImportApplying(ctx context.Context, orgID int64) (bool, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM imports WHERE org_id = $1 AND state = 'applying'", orgID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: imports applying in org %d: %w", orgID, err)
+	}
+	return n > 0, nil
+}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -38,9 +40,9 @@ type InvitationArgs struct {
 	// delivery status of a newer one.
 	Seq         int    `json:"seq"`
 	InviterName string `json:"inviter_name"`
-	// Email is the user's address when queued (filled in by
-	// EnqueueInvitation): on SQLite a removed user's id is reused by the next
-	// user created, and the job must not go to that other person.
+	// Email, when set, is the user's address when queued; the job sends
+	// only while the user still has it. (User ids are never reused, on
+	// either database, so this is a second lock on the door.)
 	Email string `json:"email,omitempty"`
 }
 
@@ -66,26 +68,32 @@ const FanoutMin = 100
 // per-job insert, which now happens in the background, well ahead of the
 // mail server's pace.
 type InvitationBatchArgs struct {
-	OrgID       int64          `json:"org_id"`
-	InviterName string         `json:"inviter_name"`
-	Users       []BatchInvitee `json:"users"`
-}
-
-// BatchInvitee is one invitation of a batch, in short JSON: a batch of a
-// thousand is stored, and parsed, as one job.
-type BatchInvitee struct {
-	UserID int64  `json:"i"`
-	Seq    int    `json:"s"`
-	Email  string `json:"e"`
+	OrgID       int64  `json:"org_id"`
+	InviterName string `json:"inviter_name"`
+	// Users lists "userID:seq" pairs separated by commas: a thousand of them
+	// are stored, and parsed, as one job, so they are kept short. (User ids
+	// are never reused, on either database, so the email need not ride along
+	// as it does in InvitationArgs.)
+	Users string `json:"users"`
 }
 
 // Invitations returns the batch's invitation jobs.
-func (b InvitationBatchArgs) Invitations() []InvitationArgs {
-	out := make([]InvitationArgs, len(b.Users))
-	for i, u := range b.Users {
-		out[i] = InvitationArgs{OrgID: b.OrgID, UserID: u.UserID, Seq: u.Seq, InviterName: b.InviterName, Email: u.Email}
+func (b InvitationBatchArgs) Invitations() ([]InvitationArgs, error) {
+	if b.Users == "" {
+		return nil, nil
 	}
-	return out
+	parts := strings.Split(b.Users, ",")
+	out := make([]InvitationArgs, len(parts))
+	for i, p := range parts {
+		id, seq, ok := strings.Cut(p, ":")
+		uid, err1 := strconv.ParseInt(id, 10, 64)
+		n, err2 := strconv.Atoi(seq)
+		if !ok || err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("store: invitation batch: bad entry %q", p)
+		}
+		out[i] = InvitationArgs{OrgID: b.OrgID, UserID: uid, Seq: n, InviterName: b.InviterName}
+	}
+	return out, nil
 }
 
 // Kind names the job for River.
@@ -139,25 +147,29 @@ func (tx *Tx) EnqueueInvitations(ctx context.Context, args []InvitationArgs) err
 		return fmt.Errorf("store: job client: %w", err)
 	}
 	// Split by organization and inviter (a batch names them once).
-	batches := map[[2]string]*InvitationBatchArgs{}
-	var order []*InvitationBatchArgs
-	for i := range args {
-		a := &args[i]
-		if err := tx.fillEmail(ctx, a); err != nil {
-			return err
-		}
-		key := [2]string{fmt.Sprint(a.OrgID), a.InviterName}
-		b := batches[key]
+	type key struct {
+		org     int64
+		inviter string
+	}
+	users := map[key]*strings.Builder{}
+	var order []key
+	for _, a := range args {
+		k := key{a.OrgID, a.InviterName}
+		b := users[k]
 		if b == nil {
-			b = &InvitationBatchArgs{OrgID: a.OrgID, InviterName: a.InviterName}
-			batches[key] = b
-			order = append(order, b)
+			b = &strings.Builder{}
+			users[k] = b
+			order = append(order, k)
+		} else {
+			b.WriteByte(',')
 		}
-		b.Users = append(b.Users, BatchInvitee{UserID: a.UserID, Seq: a.Seq, Email: a.Email})
+		b.WriteString(strconv.FormatInt(a.UserID, 10))
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(a.Seq))
 	}
 	params := make([]river.InsertManyParams, len(order))
-	for i, b := range order {
-		params[i] = river.InsertManyParams{Args: *b}
+	for i, k := range order {
+		params[i] = river.InsertManyParams{Args: InvitationBatchArgs{OrgID: k.org, InviterName: k.inviter, Users: users[k].String()}}
 	}
 	if _, err := c.InsertManyFastTx(ctx, tx.tx, params); err != nil {
 		return fmt.Errorf("store: enqueue a batch of %d invitations: %w", len(args), err)
@@ -176,9 +188,6 @@ func (tx *Tx) EnqueueEachInvitation(ctx context.Context, args []InvitationArgs) 
 	}
 	params := make([]river.InsertManyParams, len(args))
 	for i, a := range args {
-		if err := tx.fillEmail(ctx, &a); err != nil {
-			return err
-		}
 		params[i] = river.InsertManyParams{Args: a}
 	}
 	if _, err := c.InsertManyFastTx(ctx, tx.tx, params); err != nil {
