@@ -142,13 +142,19 @@ func (s *Service) applyImport(ctx context.Context, owner string, im *store.Impor
 	}
 	var dedup csvimport.Dedup
 	b := &importBatch{im: im}
-	// Refresh statistics as the import doubles what it applied (10,000,
-	// 20,000, 40,000 … rows): a few cheap ANALYZEs keep lookups on the index.
-	nextAnalyze := max(10_000, 2*im.Processed)
+	// Refresh the planner's statistics each time the import doubles the
+	// users table as last analyzed: a few ANALYZEs keep each batch's lookups
+	// on the index, and an import small next to the table needs none.
+	base, err := s.db.UsersEstimate(ctx)
+	if err != nil {
+		return "", err
+	}
+	analyzedAt, applied := max(base, 5_000), 0
 	analyze := func() {
 		if err := s.db.AnalyzeUsers(ctx); err != nil {
 			s.log.Warn("Analyze users during an import", "import_id", im.ID, "err", err)
 		}
+		analyzedAt = base + int64(applied)
 	}
 	for {
 		row, err := r.Next()
@@ -170,17 +176,17 @@ func (s *Service) applyImport(ctx context.Context, owner string, im *store.Impor
 			if err := s.applyBatch(ctx, owner, a, b); err != nil {
 				return "", err
 			}
-			if im.Processed >= nextAnalyze {
+			applied += importBatchRows
+			if base+int64(applied) >= 2*analyzedAt {
 				analyze()
-				nextAnalyze = 2 * im.Processed
 			}
 		}
 	}
 	if err := s.applyBatch(ctx, owner, a, b); err != nil {
 		return "", err
 	}
-	if im.Processed >= 10_000 {
-		analyze()
+	if applied >= 10_000 && int64(applied) >= base/5 {
+		analyze() // (SQLite: PRAGMA optimize, as after any large change)
 	}
 	return "", nil
 }

@@ -438,3 +438,17 @@ func (db *DB) ImportApplying(ctx context.Context, orgID int64) (bool, error) {
 	}
 	return n > 0, nil
 }
+
+// UsersEstimate is the planner's idea of how many users rows there are (0
+// when never analyzed; always 0 on SQLite, whose planner uses the email
+// index without statistics).
+func (db *DB) UsersEstimate(ctx context.Context) (int64, error) {
+	if db.d == SQLite {
+		return 0, nil
+	}
+	var n int64
+	if err := db.r.QueryRowContext(ctx, "SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = 'users'::regclass").Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: estimate users: %w", err)
+	}
+	return n, nil
+}
