@@ -345,6 +345,31 @@ func TestImportDiscardAndExpiry(t *testing.T) {
 	})
 }
 
+// TestImportOrgLocaleDates: slash dates are read in the organization's
+// locale, never guessed across locales (SPEC "Bulk Upload").
+func TestImportOrgLocaleDates(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		ctx := t.Context()
+		e := newEnv(t, b)
+		uk := e.org(t, "uk", func(o *roster.Org) { o.Locale = "en-GB" })
+		e.addAdminCLI(t, "uk", "boss@uk.example")
+		boss := e.cliActor(t, "uk", "boss@uk.example")
+		p, err := e.svc.PreviewImport(ctx, boss, strings.NewReader("email,expiration_date\r\ngb@uk.example,31/12/2030\r\nus@uk.example,12/31/2030\r\niso@uk.example,2030-12-31\r\n"), admin.ImportOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Import.WillCreate != 2 || len(p.Issues) != 1 || p.Issues[0].Row != 3 || p.Issues[0].Column != "expiration_date" {
+			t.Fatalf("en-GB preview: %+v, issues %+v; want rows 2 and 4 created, row 3 (a US date) an expiration_date error", p.Import, p.Issues)
+		}
+		apply(t, e, boss, p.Import.ID)
+		for _, email := range []string{"gb@uk.example", "iso@uk.example"} {
+			if u := e.user(t, uk.ID, email); u.ExpirationDate != invDate("2030-12-31") {
+				t.Errorf("%s expires %v, want 2030-12-31", email, u.ExpirationDate)
+			}
+		}
+	})
+}
+
 // apply starts an import and runs it to the end in this goroutine.
 func apply(t *testing.T, e *env, a *roster.Actor, id int64) {
 	t.Helper()
