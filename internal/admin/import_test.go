@@ -139,6 +139,23 @@ func TestImportRules(t *testing.T) {
 			t.Errorf("report of row 6 = %q, want the formula neutralized ('=1+1) and the email problem", r)
 		}
 
+		// The report is valid for re-upload: its email column is read, the
+		// rest is reported as unknown columns.
+		var rep bytes.Buffer
+		if err := e.svc.WriteImportReport(ctx, boss, im.ID, &rep); err != nil {
+			t.Fatal(err)
+		}
+		rp, err := e.svc.PreviewImport(ctx, boss, &rep, admin.ImportOptions{})
+		if err != nil {
+			t.Fatalf("re-uploading the report: %v", err)
+		}
+		if rp.Import.Rows != 8 || rp.Import.WillUpdate != 3 || rp.Import.UnknownColumns != "row, outcome, message" {
+			t.Errorf("report re-uploaded: %+v; want 8 rows, the 3 applied ones updated, row/outcome/message ignored", rp.Import)
+		}
+		if err := e.svc.DiscardImport(ctx, boss, rp.Import.ID); err != nil {
+			t.Fatal(err)
+		}
+
 		if _, err := e.svc.ApplyImport(ctx, boss, im.ID); !errors.Is(err, admin.ErrImportNotPreviewed) {
 			t.Errorf("ApplyImport(twice) = %v, want ErrImportNotPreviewed", err)
 		}
