@@ -61,9 +61,13 @@ func killTest(t *testing.T, b storetest.Backend, rows int) {
 	dbURL, dataDir := b.URL(t)
 	mailSrv := startCountingSMTP(t)
 	port := freePort(t)
+	// The takeover delay bounds how long an email job may run (River's job
+	// timeout is three quarters of it): with 2 s, jobs that waited for the
+	// one SQLite writer on a loaded machine timed out, and their retries
+	// backed off for hours.
 	vars := map[string]string{
 		"ROSTER_DATA_DIR": dataDir, "ROSTER_DATABASE_URL": dbURL, "ROSTER_LISTEN": "127.0.0.1:" + port,
-		"ROSTER_SMTP_URL": "smtp://" + mailSrv.addr + "?starttls=off", "ROSTER_TAKEOVER_AFTER": "2s",
+		"ROSTER_SMTP_URL": "smtp://" + mailSrv.addr + "?starttls=off", "ROSTER_TAKEOVER_AFTER": "15s",
 		"ROSTER_LOG_LEVEL": "warn",
 	}
 	for _, args := range [][]string{
