@@ -48,6 +48,8 @@ func (h *Handler) Register(mux interface {
 	mux.HandleFunc("POST /api/v1/users/{id}/resend", h.resendInvitation)
 	mux.HandleFunc("PATCH /api/v1/users/{id}", h.updateUser)
 	mux.HandleFunc("DELETE /api/v1/users/{id}", h.removeUser)
+	mux.HandleFunc("POST /api/v1/users/bulk", h.bulkUsers)
+	mux.HandleFunc("GET /api/v1/users/export.csv", h.exportUsers)
 
 	// Audit log
 	mux.HandleFunc("GET /api/v1/audit", h.listAudit)

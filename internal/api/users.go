@@ -52,37 +52,8 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) {
 	if a == nil {
 		return
 	}
-	q := r.URL.Query()
-	f := roster.UserFilter{Query: q.Get("q"), Cursor: q.Get("cursor")}
-	var v roster.ValidationError
-	if s := q.Get("status"); s != "" {
-		st, ok := roster.ParseStatus(s)
-		if !ok {
-			v.Add("status", "use active, not_logged_in or expired")
-		}
-		f.Status = st
-	}
-	if p := q.Get("permission"); p != "" {
-		perm, err := roster.ParsePermission(p)
-		if err != nil {
-			v.Add("permission", err.Error())
-		}
-		f.Permission = perm
-	}
-	if s := q.Get("sort"); s != "" {
-		f.Sort, f.Desc = strings.TrimPrefix(s, "-"), strings.HasPrefix(s, "-")
-		if f.Sort != "email" && f.Sort != "created" {
-			v.Add("sort", "use email or created, with - in front for descending")
-		}
-	}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 1000 {
-			v.Add("limit", "use a whole number from 1 to 1000")
-		}
-		f.Limit = n
-	}
-	if err := v.Err(); err != nil {
+	f, err := roster.ParseUserFilter(r.URL.Query())
+	if err != nil {
 		h.writeErr(w, r, err)
 		return
 	}

@@ -44,6 +44,8 @@ func commands() []command {
 		{"admin add", "make a user an admin with all four permissions; prints a one-time link", runAdminAdd},
 		{"token create", "create an API token; prints it alone on the last line", runTokenCreate},
 		{"import", "invite users from a CSV file (preview with --dry-run)", runImport},
+		{"export", "write users as CSV in the upload template's columns", runExport},
+		{"demo", "fill an organization with realistic demo users (no email sent)", runDemo},
 	}
 }
 

@@ -90,6 +90,20 @@ func TestImportCommand(t *testing.T) {
 					t.Errorf("%v: %s; want exit %d mentioning %q", c.args, r, c.code, c.want)
 				}
 			}
+			// Export: the template's columns, filters, and the count on stderr.
+			r = run(t, vars, "export", "--org", "acme")
+			if r.code != 0 || !strings.HasPrefix(r.stdout, "email,first_name,last_name,expiration_date,permissions\n") ||
+				!strings.Contains(r.stdout, "ada@acme.example,Ada,Lovelace,2099-01-31,") || !strings.Contains(r.stderr, "Exported 3 users.") {
+				t.Errorf("export: %s", r)
+			}
+			r = run(t, vars, "export", "--q", "grace", "--org", "acme")
+			if r.code != 0 || strings.Count(r.stdout, "\n") != 2 || !strings.Contains(r.stdout, "grace@acme.example") {
+				t.Errorf("export --q grace: %s; want the header and grace alone", r)
+			}
+			if r := run(t, vars, "export", "--org", "acme", "--status", "sleeping"); r.code != 2 || !strings.Contains(r.stderr, "--status") {
+				t.Errorf("export --status sleeping: %s; want a usage error", r)
+			}
+
 			nocol := filepath.Join(t.TempDir(), "nocol.csv")
 			os.WriteFile(nocol, []byte("Name,Mail\nA,a@acme.example\n"), 0o600)
 			if r := run(t, vars, "import", "--org", "acme", nocol); r.code != 1 || !strings.Contains(r.stderr, "email") {

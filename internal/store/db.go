@@ -114,8 +114,12 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		}
 		// busy_timeout first: the pragmas after it may already need to wait
 		// for another process holding the file (PocketBase does the same).
+		// mmap_size: pages are read from the file mapped in memory, shared
+		// by every connection, instead of a read system call into each
+		// connection's own small cache; a search at a million users looks
+		// up thousands of rows (3x faster measured, PERF-NOTES).
 		base := "file:" + target + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
-			"&_pragma=foreign_keys(ON)&_pragma=synchronous(NORMAL)&_time_format=sqlite"
+			"&_pragma=foreign_keys(ON)&_pragma=synchronous(NORMAL)&_pragma=mmap_size(2147483648)&_time_format=sqlite"
 		if db.w, err = sql.Open("sqlite", base+"&_txlock=immediate"); err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
 		}
@@ -214,6 +218,9 @@ type execer interface {
 type q struct {
 	ex execer
 	d  Dialect
+	// exactTotal overrides MaxExactTotal when positive (tests, through
+	// SetMaxExactTotal); transactions use the default.
+	exactTotal int
 }
 
 // Ping checks the connection.

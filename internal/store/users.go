@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -257,125 +255,6 @@ func (q *q) FirstAdmin(ctx context.Context, orgID int64, today roster.Date) (*ro
 	return u, nil
 }
 
-// UserPage is one page of a user listing.
-type UserPage struct {
-	Users      []*roster.User
-	Total      int
-	TotalExact bool
-	NextCursor string
-}
-
-// sortColumns maps a sort key to its column. Keyset pagination orders by
-// (column, id) so that equal values still page deterministically.
-var sortColumns = map[string]string{
-	"email":   "email",
-	"created": "created_at",
-}
-
-type cursor struct {
-	V  string `json:"v"`
-	ID int64  `json:"id"`
-}
-
-// ListUsers returns one page of the organization's users matching f, in keyset order.
-func (q *q) ListUsers(ctx context.Context, orgID int64, f roster.UserFilter, today roster.Date) (*UserPage, error) {
-	col, ok := sortColumns[f.Sort]
-	if !ok {
-		col = "email"
-	}
-	dir, cmp := "ASC", ">"
-	if f.Desc {
-		dir, cmp = "DESC", "<"
-	}
-	var w where
-	w.add("org_id = ?", orgID)
-	if s := strings.ToLower(strings.TrimSpace(f.Query)); s != "" {
-		like := "%" + escapeLike(s) + "%"
-		w.add(`(email LIKE ? ESCAPE '\' OR LOWER(first_name) LIKE ? ESCAPE '\' OR LOWER(last_name) LIKE ? ESCAPE '\')`, like, like, like)
-	}
-	switch f.Status {
-	case roster.StatusExpired:
-		w.add("expiration_date IS NOT NULL AND expiration_date <= ?", today.String())
-	case roster.StatusActive:
-		w.add("(expiration_date IS NULL OR expiration_date > ?) AND last_login_at IS NOT NULL", today.String())
-	case roster.StatusNotLoggedIn:
-		w.add("(expiration_date IS NULL OR expiration_date > ?) AND last_login_at IS NULL", today.String())
-	}
-	if f.Permission != 0 {
-		w.add("(permissions & ?) <> 0", int64(f.Permission))
-	}
-	var total int
-	countSQL, countArgs := w.sql()
-	if err := q.ex.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE "+countSQL, countArgs...).Scan(&total); err != nil {
-		return nil, fmt.Errorf("store: count users of org %d: %w", orgID, err)
-	}
-	if f.Cursor != "" {
-		c, err := decodeCursor(f.Cursor)
-		if err != nil {
-			return nil, err
-		}
-		if col == "created_at" {
-			t, err := time.Parse(time.RFC3339Nano, c.V)
-			if err != nil {
-				return nil, roster.FieldError("cursor", "the cursor is not valid; start again from the first page")
-			}
-			w.add(fmt.Sprintf("(%s %s ? OR (%s = ? AND id %s ?))", col, cmp, col, cmp), utc(t), utc(t), c.ID)
-		} else {
-			w.add(fmt.Sprintf("(%s %s ? OR (%s = ? AND id %s ?))", col, cmp, col, cmp), c.V, c.V, c.ID)
-		}
-	}
-	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
-		limit = 50
-	}
-	whereSQL, args := w.sql()
-	args = append(args, limit+1)
-	rows, err := q.ex.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM users WHERE %s ORDER BY %s %s, id %s LIMIT $%d",
-		userColumns, whereSQL, col, dir, dir, len(args)), args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list users of org %d: %w", orgID, err)
-	}
-	defer rows.Close()
-	page := &UserPage{Total: total, TotalExact: true, Users: []*roster.User{}}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list users of org %d: %w", orgID, err)
-		}
-		page.Users = append(page.Users, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: list users of org %d: %w", orgID, err)
-	}
-	if len(page.Users) > limit {
-		page.Users = page.Users[:limit]
-		last := page.Users[limit-1]
-		c := cursor{ID: last.ID, V: last.Email}
-		if col == "created_at" {
-			c.V = last.CreatedAt.Format(time.RFC3339Nano)
-		}
-		page.NextCursor = encodeCursor(c)
-	}
-	return page, nil
-}
-
-func encodeCursor(c cursor) string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (cursor, error) {
-	var c cursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		err = json.Unmarshal(b, &c)
-	}
-	if err != nil || c.ID <= 0 {
-		return c, roster.FieldError("cursor", "the cursor is not valid; start again from the first page")
-	}
-	return c, nil
-}
-
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
@@ -399,6 +278,23 @@ func (w *where) add(cond string, args ...any) {
 		b.WriteRune(r)
 	}
 	w.conds = append(w.conds, b.String())
+}
+
+// bind numbers the ? placeholders of a fragment (a subquery) after the
+// arguments already held, and holds its arguments, without adding a
+// condition.
+func (w *where) bind(frag string, args ...any) string {
+	var b strings.Builder
+	for _, r := range frag {
+		if r == '?' {
+			w.args = append(w.args, args[0])
+			args = args[1:]
+			fmt.Fprintf(&b, "$%d", len(w.args))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func (w *where) sql() (string, []any) {

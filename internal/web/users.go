@@ -23,7 +23,10 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	f := roster.UserFilter{Query: q.Get("q"), Sort: q.Get("sort"), Desc: q.Get("dir") == "desc", Cursor: q.Get("cursor")}
+	f := roster.UserFilter{Query: q.Get("q"), Desc: q.Get("dir") == "desc", Cursor: q.Get("cursor")}
+	if sort, ok := roster.ParseSort(q.Get("sort")); ok {
+		f.Sort = sort // an unknown one lists by email rather than redirect in a loop
+	}
 	f.Limit, _ = strconv.Atoi(q.Get("limit"))
 	if s, ok := roster.ParseStatus(q.Get("status")); ok {
 		f.Status = s

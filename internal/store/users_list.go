@@ -1,0 +1,749 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/roster-dev/roster/internal/roster"
+)
+
+// UserPage is one page of a user listing.
+type UserPage struct {
+	Users []*roster.User
+	// Total counts the users matching the filter, exactly up to
+	// MaxExactTotal; beyond that it is MaxExactTotal and TotalExact is false
+	// (SPEC "Filter and search": "10,000+").
+	Total      int
+	TotalExact bool
+	NextCursor string
+}
+
+// MaxExactTotal is how far a listing counts its matches exactly.
+const MaxExactTotal = 10000
+
+// How a listing finds its page at a million users (PERF-NOTES: a plain
+// trigram index is not enough for common terms; choose the plan by how
+// selective the term is). Every plan does bounded work, whatever the term:
+//
+//  1. The matches are collected through the indexes that serve the search
+//     (FTS5 / pg_trgm, prefix btrees) or, when they are fewer, the filters
+//     (status, permission, dates), stopping at MaxExactTotal+1. One query
+//     counts them and sorts them for the page after the cursor; then the
+//     page's users are read by id.
+//  2. When more than MaxExactTotal match, the total is "10,000+", and the
+//     page comes from walking the sort column's index from the cursor,
+//     checking each row, until the page is full: with more than 10,000
+//     matches, at least one row in a hundred matches in an organization of
+//     a million, so that stops after a few thousand rows.
+//
+// The plans are forced, not left to the planner, whose estimates of a
+// substring's frequency are guesses: on SQLite by the join order (CROSS
+// JOIN) and INDEXED BY, on PostgreSQL by turning plan types off for the one
+// statement (SET LOCAL), as a hint would.
+
+// sortKey is a column a listing can be sorted by.
+type sortKey struct {
+	name  string
+	expr  string // over users u; an index (org_id, expr, id) serves it
+	index string // that index
+	kind  keyKind
+	// nullable columns sort NULL as the smallest value (never logged in,
+	// never invited) or, with nullsLargest, as the largest (no expiration
+	// date: access never ends). Keyset paging treats the NULLs as a
+	// segment of their own, ordered by id.
+	nullable     bool
+	nullsLargest bool
+}
+
+type keyKind int
+
+const (
+	keyText keyKind = iota
+	keyTime
+	keyDate
+)
+
+var sortKeys = map[string]sortKey{
+	"email":           {name: "email", expr: "u.email", index: "users_org_email_names", kind: keyText},
+	"name":            {name: "name", expr: "lower(u.first_name || ' ' || u.last_name)", index: "users_org_name", kind: keyText},
+	"last_login_at":   {name: "last_login_at", expr: "u.last_login_at", index: "users_org_last_login", kind: keyTime, nullable: true},
+	"last_invited_at": {name: "last_invited_at", expr: "u.last_invited_at", index: "users_org_last_invited", kind: keyTime, nullable: true},
+	"expiration_date": {name: "expiration_date", expr: "u.expiration_date", index: "users_org_expiration", kind: keyDate, nullable: true, nullsLargest: true},
+	"created_at":      {name: "created_at", expr: "u.created_at", index: "users_org_created", kind: keyTime},
+}
+
+// cursor is the position after the last row of a page: the sort, the
+// segment (NULLs or values), the row's sort value and id. It travels
+// base64-encoded; a cursor made for another sort is refused.
+type cursor struct {
+	Sort string `json:"s"`
+	Desc bool   `json:"d,omitempty"`
+	Seg  int    `json:"g,omitempty"`
+	V    string `json:"v,omitempty"`
+	ID   int64  `json:"id"`
+}
+
+// listPlan is one listing's sort and position.
+type listPlan struct {
+	key   sortKey
+	desc  bool
+	segs  []bool // per segment in listing order: true for the NULL one
+	cur   *cursor
+	limit int
+}
+
+func (p *listPlan) dir() (string, string) {
+	if p.desc {
+		return "DESC", "<"
+	}
+	return "ASC", ">"
+}
+
+func newListPlan(f roster.UserFilter) (*listPlan, error) {
+	name, ok := roster.ParseSort(f.Sort)
+	if !ok {
+		return nil, roster.FieldError("sort", "use one of "+strings.Join(roster.SortKeys, ", "))
+	}
+	p := &listPlan{key: sortKeys[name], desc: f.Desc, limit: f.Limit}
+	if p.limit <= 0 || p.limit > roster.MaxListLimit {
+		p.limit = 50
+	}
+	p.segs = []bool{false}
+	if p.key.nullable {
+		if nullsFirst := !f.Desc != p.key.nullsLargest; nullsFirst {
+			p.segs = []bool{true, false}
+		} else {
+			p.segs = []bool{false, true}
+		}
+	}
+	if f.Cursor != "" {
+		c, err := decodeCursor(f.Cursor)
+		if err != nil || c.Sort != name || c.Desc != f.Desc || c.Seg < 0 || c.Seg >= len(p.segs) {
+			return nil, roster.FieldError("cursor", "the cursor is not valid; start again from the first page")
+		}
+		p.cur = &c
+	}
+	return p, nil
+}
+
+// keyArg turns a cursor's value back into a query argument.
+func (p *listPlan) keyArg() (any, error) {
+	if p.key.kind == keyTime {
+		t, err := time.Parse(time.RFC3339Nano, p.cur.V)
+		if err != nil {
+			return nil, roster.FieldError("cursor", "the cursor is not valid; start again from the first page")
+		}
+		return utc(t), nil
+	}
+	return p.cur.V, nil
+}
+
+// keyString turns a row's sort value, as scanned, into a cursor value.
+func (p *listPlan) keyString(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case time.Time:
+		if p.key.kind == keyDate {
+			return roster.DateOf(x.UTC()).String()
+		}
+		return x.UTC().Format(time.RFC3339Nano)
+	case []byte:
+		return p.keyString(string(x))
+	case string:
+		if p.key.kind == keyTime {
+			// SQLite keeps times as text; read it back as the driver does.
+			var t time.Time
+			if err := (timeCol{&t}).Scan(x); err == nil {
+				return t.Format(time.RFC3339Nano)
+			}
+		}
+		if p.key.kind == keyDate && len(x) > 10 {
+			return x[:10]
+		}
+		return x
+	}
+	return fmt.Sprint(v)
+}
+
+// cursorAfter is the cursor after a row with sort value k.
+func (p *listPlan) cursorAfter(id int64, k any) string {
+	c := cursor{Sort: p.key.name, Desc: p.desc, ID: id, V: p.keyString(k)}
+	c.Seg = slices.Index(p.segs, p.key.nullable && k == nil)
+	return encodeCursor(c)
+}
+
+// ListUsers returns one page of the organization's users matching f, in
+// keyset order, with the count of matches (exact up to MaxExactTotal).
+// today is the organization's date, for statuses.
+func (q *q) ListUsers(ctx context.Context, orgID int64, f roster.UserFilter, today roster.Date) (*UserPage, error) {
+	p, err := newListPlan(f)
+	if err != nil {
+		return nil, err
+	}
+	page, err := q.listUsers(ctx, orgID, f, today, p)
+	if err != nil {
+		var ve *roster.ValidationError
+		if errors.As(err, &ve) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("store: list users of org %d: %w", orgID, err)
+	}
+	return page, nil
+}
+
+func (q *q) listUsers(ctx context.Context, orgID int64, f roster.UserFilter, today roster.Date, p *listPlan) (*UserPage, error) {
+	exact := q.maxExact()
+	words := searchWords(f.Query)
+	drv, index, err := q.chooseDriver(ctx, orgID, f, today)
+	if err != nil {
+		return nil, err
+	}
+	uq, err := q.filterQuery(ctx, orgID, f, today, drv)
+	if err != nil {
+		return nil, err
+	}
+	if index != "" {
+		uq.from += " INDEXED BY " + index
+	}
+	page := &UserPage{Users: []*roster.User{}}
+	var ids []int64
+	var keys []any
+	if len(words) == 0 {
+		// Filters alone: their count is an index range, cheap to take first.
+		if page.Total, err = q.countCapped(ctx, uq, exact); err != nil {
+			return nil, err
+		}
+		if page.Total <= exact {
+			ids, keys, _, err = q.sortedMatches(ctx, uq, p, exact)
+		}
+	} else if most, err := q.searchSize(ctx, orgID, f, words, uq); err != nil {
+		return nil, err
+	} else if most > exact {
+		// Surely more matches than the limit: walk, without collecting.
+		page.Total = most
+	} else {
+		ids, keys, page.Total, err = q.sortedMatches(ctx, uq, p, exact)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if page.TotalExact = page.Total <= exact; page.TotalExact {
+		if page.Users, err = q.usersInOrder(ctx, orgID, ids); err != nil {
+			return nil, err
+		}
+	} else {
+		page.Total = exact
+		if uq, err = q.filterQuery(ctx, orgID, f, today, searchScan); err != nil {
+			return nil, err
+		}
+		if page.Users, keys, err = q.pageByWalk(ctx, orgID, uq, p, f); err != nil {
+			return nil, err
+		}
+	}
+	if len(page.Users) > p.limit {
+		page.Users, keys = page.Users[:p.limit], keys[:p.limit]
+		page.NextCursor = p.cursorAfter(page.Users[p.limit-1].ID, keys[p.limit-1])
+	}
+	return page, nil
+}
+
+// searchSize tells, before collecting the matches of a search, when they
+// are surely more than the exact limit, and returns then how many at least
+// (0 when it cannot tell). On SQLite, for a search of one short word: when
+// one of the index ranges of its prefix holds more. On PostgreSQL, from the
+// planner's estimate, when it is three times the limit: the trigram index
+// of a common term yields hundreds of thousands of rows, which a bitmap scan
+// collects whole before the first match. The statistics of the searched
+// expression are ten times finer than by default for this (0004_search):
+// 30 hits in a sample of 1,000.
+func (q *q) searchSize(ctx context.Context, orgID int64, f roster.UserFilter, words []string, uq *userQuery) (int, error) {
+	if q.d == Postgres {
+		cond, args := uq.w.sql()
+		var plan string
+		if err := q.ex.QueryRowContext(ctx, "EXPLAIN (FORMAT JSON) SELECT 1 FROM "+uq.from+" WHERE "+cond, args...).Scan(&plan); err != nil {
+			return 0, err
+		}
+		var p []struct {
+			Plan struct {
+				Rows float64 `json:"Plan Rows"`
+			}
+		}
+		if err := json.Unmarshal([]byte(plan), &p); err != nil || len(p) == 0 {
+			return 0, err
+		}
+		if est := int(p[0].Plan.Rows); est > 3*q.maxExact() {
+			return est, nil
+		}
+		return 0, nil
+	}
+	if hasFilter(f) || len(words) != 1 || !isShortWord(words[0]) {
+		return 0, nil
+	}
+	_, most, err := q.prefixCounts(ctx, orgID, words[0], q.maxExact())
+	return most, err
+}
+
+// hasFilter reports whether f selects by anything but the search.
+func hasFilter(f roster.UserFilter) bool {
+	return f.Status != "" || f.Permission != 0 || !f.ExpiresFrom.IsZero() || !f.ExpiresTo.IsZero() || !f.LastLogin.IsZero()
+}
+
+// chooseDriver picks the side with fewer candidates to collect the matches
+// through: the search's index (searchIndex), or the filters' (searchScan:
+// then the search is checked row by row); on SQLite, it also names the
+// index of the narrowest filter, for the filters' side. Each side is counted
+// up to a bound, which is cheap: the FTS table alone, index ranges. On
+// PostgreSQL the planner combines the indexes itself (BitmapAnd).
+func (q *q) chooseDriver(ctx context.Context, orgID int64, f roster.UserFilter, today roster.Date) (searchMode, string, error) {
+	words := searchWords(f.Query)
+	if q.d == Postgres || !hasFilter(f) {
+		return searchIndex, "", nil
+	}
+	const most = 50000 // counting further costs more than it can save
+	terms := 0
+	if len(words) > 0 {
+		var err error
+		if terms, err = q.estimateSearch(ctx, orgID, words, most); err != nil || terms <= q.maxExact()/4 {
+			return searchIndex, "", err
+		}
+	}
+	index, filtered, err := q.narrowestFilter(ctx, orgID, f, today, most)
+	if err != nil {
+		return searchIndex, "", err
+	}
+	switch {
+	case len(words) == 0:
+		return searchScan, index, nil
+	case filtered <= most || terms <= most:
+		// A search candidate is read in id order, a filter candidate from
+		// anywhere in the table: about twice the cost.
+		if 2*filtered < terms {
+			return searchScan, index, nil
+		}
+		return searchIndex, "", nil
+	}
+	// Both past the bound: which side reaches the exact limit (or its end)
+	// sooner depends on how often each side's rows pass the other's test.
+	// Check a sample of each side's first rows and compare the expected
+	// costs (a search candidate is read in id order, a filter candidate
+	// from anywhere in the table: about twice the cost).
+	passFilter, passSearch, err := q.sampleSides(ctx, orgID, f, today, index)
+	if err != nil {
+		return searchIndex, "", err
+	}
+	// (The samples are the first rows in index order, not random ones: good
+	// enough to choose a plan, not to claim a count without collecting.)
+	need := float64(q.maxExact() + 1)
+	viaSearch := min(need/max(passFilter, 0.001), 1e9)
+	viaFilter := 2 * min(need/max(passSearch, 0.001), 1e9)
+	if viaFilter < viaSearch {
+		return searchScan, index, nil
+	}
+	return searchIndex, "", nil
+}
+
+// sampleSize is how many candidates of each side sampleSides checks.
+const sampleSize = 256
+
+// sampleSides returns, on SQLite, the share of the search's first FTS
+// candidates that pass the filters, and of the filter index's first
+// candidates that pass the search. A search of short words alone has no
+// FTS side: its share is taken as 1, which keeps it on its own index.
+func (q *q) sampleSides(ctx context.Context, orgID int64, f roster.UserFilter, today roster.Date, index string) (float64, float64, error) {
+	parts, err := q.filterParts(ctx, orgID, f, today)
+	if err != nil {
+		return 0, 0, err
+	}
+	share := func(from string, w *where) (float64, error) {
+		var of, n int
+		err := q.queryRowOn(ctx, q.ex, "SELECT COUNT(*), COALESCE(SUM(CASE WHEN "+strings.Join(w.conds, " AND ")+
+			" THEN 1 ELSE 0 END), 0) FROM "+from, w.args...).Scan(&of, &n)
+		if of == 0 {
+			return 1, err
+		}
+		return float64(n) / float64(of), err
+	}
+	words := searchWords(f.Query)
+	passFilter := 1.0
+	if long, _ := ftsQuery(words); long != "" {
+		var w where
+		sub := w.bind("SELECT rowid FROM users_fts WHERE users_fts MATCH ? LIMIT ?", long, sampleSize)
+		w.add("u.org_id = ?", orgID)
+		for _, p := range parts {
+			w.add(p.cond, p.args...)
+		}
+		if passFilter, err = share("("+sub+") s JOIN users u ON u.id = s.rowid", &w); err != nil {
+			return 0, 0, err
+		}
+	}
+	// The filter side: rows of the narrowest filter's index, checked
+	// against the other filters and the search.
+	var w where
+	w.add("u.org_id = ?", orgID)
+	var rest []filterPart
+	for _, p := range parts {
+		if p.index == index && len(w.conds) == 1 {
+			w.add(p.cond, p.args...)
+		} else {
+			rest = append(rest, p)
+		}
+	}
+	sub := fmt.Sprintf("SELECT u.id FROM users u INDEXED BY %s WHERE %s LIMIT %d", index, strings.Join(w.conds, " AND "), sampleSize)
+	w.conds = nil
+	for _, p := range rest {
+		w.add(p.cond, p.args...)
+	}
+	for _, word := range words {
+		q.addWordCheck(&w, word)
+	}
+	passSearch, err := share("("+sub+") s JOIN users u ON u.id = s.id", &w)
+	return passFilter, passSearch, err
+}
+
+// countCapped counts the matches of uq, stopping at limit+1.
+func (q *q) countCapped(ctx context.Context, uq *userQuery, limit int) (int, error) {
+	cond, args := uq.w.sql()
+	args = append(args, limit+1)
+	var n int
+	err := q.queryRowOn(ctx, q.ex, fmt.Sprintf("SELECT COUNT(*) FROM (SELECT 1 FROM %s WHERE %s LIMIT $%d) m",
+		uq.from, cond, len(args)), args...).Scan(&n)
+	return n, err
+}
+
+// sortedMatches collects up to limit+1 matches of uq with their sort
+// values, counts them, and returns the ids and sort values of the page
+// after the cursor (at most p.limit+1 of them, in order) and the count.
+// MATERIALIZED keeps the planner from walking the sort index instead.
+func (q *q) sortedMatches(ctx context.Context, uq *userQuery, p *listPlan, limit int) ([]int64, []any, int, error) {
+	cond, args := uq.w.sql()
+	args = append(args, limit+1)
+	collectLimit := len(args)
+	w := where{args: args}
+	dir, cmp := p.dir()
+	order := fmt.Sprintf("%%[1]s.k %s, %%[1]s.id %s", dir, dir)
+	if p.key.nullable {
+		// NULLs are one segment, before or after the values.
+		nullRank := 1
+		if p.segs[0] {
+			nullRank = 0
+		}
+		order = fmt.Sprintf("CASE WHEN %%[1]s.k IS NULL THEN %d ELSE %d END, %s", nullRank, 1-nullRank, order)
+	}
+	if p.cur != nil {
+		// After the cursor: later in its segment, or in a later segment.
+		later := "1 = 0"
+		if len(p.segs) == 2 && p.cur.Seg == 0 {
+			later = "m.k IS NOT NULL"
+			if p.segs[1] {
+				later = "m.k IS NULL"
+			}
+		}
+		if p.segs[p.cur.Seg] {
+			w.add(fmt.Sprintf("((m.k IS NULL AND m.id %s ?) OR %s)", cmp, later), p.cur.ID)
+		} else {
+			v, err := p.keyArg()
+			if err != nil {
+				return nil, nil, 0, err
+			}
+			w.add(fmt.Sprintf("((m.k IS NOT NULL AND (m.k %s ? OR (m.k = ? AND m.id %s ?))) OR %s)", cmp, cmp, later), v, v, p.cur.ID)
+		}
+	}
+	after := ""
+	if len(w.conds) > 0 {
+		after = " WHERE " + strings.Join(w.conds, " AND ")
+	}
+	args = append(w.args, p.limit+1)
+	query := fmt.Sprintf(`WITH m AS MATERIALIZED (SELECT u.id, %s AS k FROM %s WHERE %s LIMIT $%d)
+		SELECT c.n, pg.id, pg.k FROM (SELECT COUNT(*) AS n FROM m) c
+		LEFT JOIN (SELECT m.id, m.k FROM m%s ORDER BY %s LIMIT $%d) pg ON 1 = 1
+		ORDER BY %s`,
+		p.key.expr, uq.from, cond, collectLimit, after, fmt.Sprintf(order, "m"), len(args), fmt.Sprintf(order, "pg"))
+	var ids []int64
+	var keys []any
+	n := 0
+	err := q.hinted(ctx, hintCollect, func(ex execer) error {
+		rows, err := q.queryOn(ctx, ex, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id sql.NullInt64
+			var k any
+			if err := rows.Scan(&n, &id, &k); err != nil {
+				return err
+			}
+			if id.Valid {
+				ids, keys = append(ids, id.Int64), append(keys, k)
+			}
+		}
+		return rows.Err()
+	})
+	return ids, keys, n, err
+}
+
+// usersInOrder reads the users with these ids, in the order given.
+func (q *q) usersInOrder(ctx context.Context, orgID int64, ids []int64) ([]*roster.User, error) {
+	users, err := q.UsersByIDs(ctx, orgID, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]*roster.User, len(users))
+	for _, u := range users {
+		byID[u.ID] = u
+	}
+	out := make([]*roster.User, 0, len(ids))
+	for _, id := range ids {
+		if u := byID[id]; u != nil { // deleted meanwhile: left out
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// pageByWalk is the page after the cursor found by walking the sort
+// column's index, segment by segment, checking each row against the
+// filter (uq is in searchScan form). It reads ids and sort values only, so
+// that on the email and name indexes, which hold the searched and filtered
+// columns, the walk reads no row (an index-only scan); then the page's
+// users by id.
+func (q *q) pageByWalk(ctx context.Context, orgID int64, uq *userQuery, p *listPlan, f roster.UserFilter) ([]*roster.User, []any, error) {
+	dir, cmp := p.dir()
+	first := 0
+	if p.cur != nil {
+		first = p.cur.Seg
+	}
+	from := uq.from
+	if q.d == SQLite {
+		from += " INDEXED BY " + p.key.index
+	}
+	var ids []int64
+	var keys []any
+	for seg := first; seg < len(p.segs) && len(ids) <= p.limit; seg++ {
+		isNull := p.segs[seg]
+		if !segmentCanMatch(p.key, isNull, f) {
+			continue
+		}
+		w := where{conds: slices.Clone(uq.w.conds), args: slices.Clone(uq.w.args)}
+		if p.key.nullable {
+			if isNull {
+				w.add(p.key.expr + " IS NULL")
+			} else {
+				w.add(p.key.expr + " IS NOT NULL")
+			}
+		}
+		if p.cur != nil && seg == p.cur.Seg {
+			switch {
+			case isNull:
+				w.add("u.id "+cmp+" ?", p.cur.ID)
+			case p.key.name == "email": // unique in the organization
+				w.add("u.email "+cmp+" ?", p.cur.V)
+			default:
+				v, err := p.keyArg()
+				if err != nil {
+					return nil, nil, err
+				}
+				w.add(fmt.Sprintf("(%s, u.id) %s (?, ?)", p.key.expr, cmp), v, p.cur.ID)
+			}
+		}
+		order := fmt.Sprintf("%s %s, u.id %s", p.key.expr, dir, dir)
+		if p.key.name == "email" {
+			order = "u.email " + dir
+		}
+		cond, args := w.sql()
+		args = append(args, p.limit+1-len(ids))
+		query := fmt.Sprintf("SELECT u.id, %s FROM %s WHERE %s ORDER BY %s LIMIT $%d", p.key.expr, from, cond, order, len(args))
+		err := q.hinted(ctx, hintWalk, func(ex execer) error {
+			rows, err := q.queryOn(ctx, ex, query, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id int64
+				var k any
+				if err := rows.Scan(&id, &k); err != nil {
+					return err
+				}
+				ids, keys = append(ids, id), append(keys, k)
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	users, err := q.usersInOrder(ctx, orgID, ids)
+	if err != nil || len(users) != len(ids) {
+		// A user deleted between the two reads: keep keys aligned.
+		kept := make([]any, 0, len(users))
+		byID := map[int64]any{}
+		for i, id := range ids {
+			byID[id] = keys[i]
+		}
+		for _, u := range users {
+			kept = append(kept, byID[u.ID])
+		}
+		keys = kept
+	}
+	return users, keys, err
+}
+
+// segmentCanMatch reports whether the NULL (or value) segment of the sort
+// column can hold a match of f: walking 700,000 logged-in users to find
+// those who never logged in would find none, slowly.
+func segmentCanMatch(k sortKey, isNull bool, f roster.UserFilter) bool {
+	switch k.name {
+	case "last_login_at":
+		never := f.LastLogin.Never || f.Status == roster.StatusNotLoggedIn
+		ever := !f.LastLogin.Before.IsZero() || !f.LastLogin.After.IsZero() || f.Status == roster.StatusActive
+		return !(isNull && ever) && !(!isNull && never)
+	case "expiration_date":
+		return !isNull || (f.ExpiresFrom.IsZero() && f.ExpiresTo.IsZero() && f.Status != roster.StatusExpired)
+	}
+	return true
+}
+
+// hint is a kind of plan forced on PostgreSQL's planner.
+type hint int
+
+const (
+	// hintCollect: collect matches through bitmap index scans (of the
+	// trigram, prefix or filter indexes), never a sequential scan that a
+	// LIMIT makes look cheap, nor a walk of another index.
+	hintCollect hint = iota
+	// hintWalk: walk the sort column's index in order, never a bitmap
+	// scan and sort of every match.
+	hintWalk
+)
+
+var pgHints = map[hint]string{
+	hintCollect: "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off",
+	hintWalk:    "SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off",
+}
+
+// hinted runs fn on PostgreSQL in a read-only transaction with the hint's
+// settings (SET LOCAL ends with it); elsewhere, and inside a transaction
+// already, as it is.
+func (q *q) hinted(ctx context.Context, h hint, fn func(ex execer) error) error {
+	db, ok := q.ex.(*sql.DB)
+	if q.d != Postgres || !ok {
+		return fn(q.ex)
+	}
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, pgHints[h]); err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func encodeCursor(c cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (cursor, error) {
+	var c cursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil || c.ID <= 0 {
+		return c, roster.FieldError("cursor", "the cursor is not valid; start again from the first page")
+	}
+	return c, nil
+}
+
+func (q *q) maxExact() int {
+	if q.exactTotal > 0 {
+		return q.exactTotal
+	}
+	return MaxExactTotal
+}
+
+// SetMaxExactTotal makes listings of db count exactly only up to n, and
+// plan as beyond it: for tests, which can then exercise both plans on a
+// few dozen users. n <= 0 restores MaxExactTotal.
+func (db *DB) SetMaxExactTotal(n int) { db.q.exactTotal = n }
+
+// CountByStatus counts the organization's users by status on the day today,
+// exactly (SPEC "Filter and search": "the count per status (exact)"). Every
+// status is present in the map, zero or not.
+//
+// Each status is one or two ranges of an index (0004_search), counted
+// without reading a row; outside a
+// transaction the three run at once, each on its own connection, so the
+// wait is the largest (Active, usually) rather than the sum. Each count is
+// exact at its own instant: a change committed meanwhile can show in one
+// and not yet in another.
+func (q *q) CountByStatus(ctx context.Context, orgID int64, today roster.Date) (map[roster.Status]int, error) {
+	day := today.String()
+	// Unexpired: no date, or one after today; two ranges of the index.
+	unexpired := func(index, login string) string {
+		q := "SELECT (SELECT COUNT(*) FROM users u%[1]s WHERE u.org_id = $1 AND u.last_login_at %[2]s AND u.expiration_date IS NULL)" +
+			" + (SELECT COUNT(*) FROM users u%[1]s WHERE u.org_id = $1 AND u.last_login_at %[2]s AND u.expiration_date > $2)"
+		return fmt.Sprintf(q, index, login)
+	}
+	hint := func(index string) string {
+		if q.d == SQLite {
+			return " INDEXED BY " + index
+		}
+		return ""
+	}
+	active, never := unexpired("", "IS NOT NULL"), unexpired("", "IS NULL")
+	if q.d == SQLite {
+		active = unexpired(hint("users_org_logged_in"), "IS NULL) = (0")
+		never = unexpired(hint("users_org_logged_in"), "IS NULL) = (1")
+		active = strings.ReplaceAll(active, "u.last_login_at IS NULL) = (0", "(u.last_login_at IS NULL) = 0")
+		never = strings.ReplaceAll(never, "u.last_login_at IS NULL) = (1", "(u.last_login_at IS NULL) = 1")
+	}
+	queries := []struct {
+		st    roster.Status
+		query string
+	}{
+		{roster.StatusActive, active},
+		{roster.StatusNotLoggedIn, never},
+		{roster.StatusExpired, "SELECT COUNT(*) FROM users u" + hint("users_org_expiration") +
+			" WHERE u.org_id = $1 AND u.expiration_date IS NOT NULL AND u.expiration_date <= $2"},
+	}
+	counts := make([]int, len(queries))
+	errs := make([]error, len(queries))
+	run := func(i int) {
+		errs[i] = q.queryRowOn(ctx, q.ex, queries[i].query, orgID, day).Scan(&counts[i])
+	}
+	if _, pool := q.ex.(*sql.DB); pool {
+		var wg sync.WaitGroup
+		for i := range queries {
+			wg.Go(func() { run(i) })
+		}
+		wg.Wait()
+	} else {
+		for i := range queries {
+			run(i)
+		}
+	}
+	out := make(map[roster.Status]int, len(queries))
+	for i, qq := range queries {
+		if errs[i] != nil {
+			return nil, fmt.Errorf("store: count %s users of org %d: %w", qq.st, orgID, errs[i])
+		}
+		out[qq.st] = counts[i]
+	}
+	return out, nil
+}
