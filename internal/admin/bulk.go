@@ -45,6 +45,9 @@ type BulkSkip struct {
 	ID     int64
 	Email  string
 	Reason string
+	// Kind is the reason without this user's particulars (a date), for
+	// counting skips by reason.
+	Kind string
 }
 
 // BulkResult says what a bulk action did: N done, the others skipped with
@@ -67,8 +70,34 @@ func (e *ErrConfirmCount) Error() string {
 // would be: expired users get no invitation, nobody is granted what the
 // actor lacks, and the organization keeps an active admin.
 func (s *Service) Bulk(ctx context.Context, a *roster.Actor, req BulkRequest) (*BulkResult, error) {
-	if err := s.authorize(a); err != nil {
+	if err := s.checkBulk(a, req); err != nil {
 		return nil, err
+	}
+	ids, err := s.bulkSelection(ctx, a, req)
+	if err != nil {
+		return nil, wrap("bulk "+req.Action, err)
+	}
+	if req.Action == BulkRemove && req.Confirm != len(ids) {
+		return nil, &ErrConfirmCount{Selected: len(ids)}
+	}
+	res := &BulkResult{}
+	for lo := 0; lo < len(ids); lo += bulkChunk {
+		chunk := ids[lo:min(lo+bulkChunk, len(ids))]
+		err := s.db.InTx(ctx, func(tx *store.Tx) error {
+			return s.bulkChunk(ctx, tx, a, req, chunk, res)
+		})
+		if err != nil {
+			return res, wrap("bulk "+req.Action, err)
+		}
+	}
+	return res, nil
+}
+
+// checkBulk refuses a request the actor may not make or that names no
+// action, no users, or an action's missing argument.
+func (s *Service) checkBulk(a *roster.Actor, req BulkRequest) error {
+	if err := s.authorize(a); err != nil {
+		return err
 	}
 	var v roster.ValidationError
 	today := a.Org.Today(s.now())
@@ -91,27 +120,7 @@ func (s *Service) Bulk(ctx context.Context, a *roster.Actor, req BulkRequest) (*
 	if len(req.IDs) == 0 && req.Filter == nil {
 		v.Add("ids", "select at least one user")
 	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	ids, err := s.bulkSelection(ctx, a, req)
-	if err != nil {
-		return nil, wrap("bulk "+req.Action, err)
-	}
-	if req.Action == BulkRemove && req.Confirm != len(ids) {
-		return nil, &ErrConfirmCount{Selected: len(ids)}
-	}
-	res := &BulkResult{}
-	for lo := 0; lo < len(ids); lo += bulkChunk {
-		chunk := ids[lo:min(lo+bulkChunk, len(ids))]
-		err := s.db.InTx(ctx, func(tx *store.Tx) error {
-			return s.bulkChunk(ctx, tx, a, req, chunk, res)
-		})
-		if err != nil {
-			return res, wrap("bulk "+req.Action, err)
-		}
-	}
-	return res, nil
+	return v.Err()
 }
 
 // bulkSelection resolves the request to user ids, without duplicates.
@@ -148,8 +157,11 @@ func (s *Service) bulkChunk(ctx context.Context, tx *store.Tx, a *roster.Actor, 
 	if err != nil {
 		return err
 	}
-	skip := func(u *roster.User, id int64, reason string) {
-		sk := BulkSkip{ID: id, Reason: reason}
+	skip := func(u *roster.User, id int64, kind, reason string) {
+		if reason == "" {
+			reason = kind
+		}
+		sk := BulkSkip{ID: id, Reason: reason, Kind: kind}
 		if u != nil {
 			sk.Email = u.Email
 		}
@@ -162,31 +174,32 @@ func (s *Service) bulkChunk(ctx context.Context, tx *store.Tx, a *roster.Actor, 
 	for _, id := range ids {
 		u := users[id]
 		if u == nil {
-			skip(nil, id, "no such user") // another organization's id reads the same
+			skip(nil, id, "no such user", "") // another organization's id reads the same
 			continue
 		}
 		n := *u
 		switch req.Action {
 		case BulkResend:
 			if roster.IsExpired(u.ExpirationDate, today) {
-				skip(u, id, fmt.Sprintf("access expired on %s; update their expiration date first", u.ExpirationDate))
+				skip(u, id, "access expired; update their expiration date first",
+					fmt.Sprintf("access expired on %s; update their expiration date first", u.ExpirationDate))
 				continue
 			}
 		case BulkExpire:
 			if roster.IsExpired(u.ExpirationDate, today) {
-				skip(u, id, fmt.Sprintf("already expired on %s", u.ExpirationDate))
+				skip(u, id, "already expired", fmt.Sprintf("already expired on %s", u.ExpirationDate))
 				continue
 			}
 			n.ExpirationDate = today
 		case BulkGrantPermission:
 			if u.Permissions.Has(req.Permission) {
-				skip(u, id, "already has "+req.Permission.Label())
+				skip(u, id, "already has "+req.Permission.Label(), "")
 				continue
 			}
 			n.Permissions = u.Permissions.With(req.Permission)
 		case BulkRevokePermission:
 			if !u.Permissions.Has(req.Permission) {
-				skip(u, id, "does not have "+req.Permission.Label())
+				skip(u, id, "does not have "+req.Permission.Label(), "")
 				continue
 			}
 			n.Permissions = u.Permissions.Without(req.Permission)
@@ -194,7 +207,7 @@ func (s *Service) bulkChunk(ctx context.Context, tx *store.Tx, a *roster.Actor, 
 			n.ExpirationDate = req.Date
 		case BulkClearExpiration:
 			if u.ExpirationDate.IsZero() {
-				skip(u, id, "has no expiration date")
+				skip(u, id, "has no expiration date", "")
 				continue
 			}
 			n.ExpirationDate = roster.Date{}
@@ -261,7 +274,7 @@ func (s *Service) bulkChunk(ctx context.Context, tx *store.Tx, a *roster.Actor, 
 // action would leave none, the admins among todo are skipped (SPEC
 // "Permissions"). The organization is locked, so the count holds.
 func (s *Service) bulkGuardLastAdmin(ctx context.Context, tx *store.Tx, a *roster.Actor, req BulkRequest, todo []*roster.User,
-	after map[int64]roster.User, today roster.Date, skip func(*roster.User, int64, string)) ([]*roster.User, error) {
+	after map[int64]roster.User, today roster.Date, skip func(*roster.User, int64, string, string)) ([]*roster.User, error) {
 	isAdmin := func(u roster.User) bool {
 		return u.Permissions.Has(roster.ManageUsers) && !roster.IsExpired(u.ExpirationDate, today)
 	}
@@ -284,7 +297,7 @@ func (s *Service) bulkGuardLastAdmin(ctx context.Context, tx *store.Tx, a *roste
 	keep := todo[:0]
 	for _, u := range todo {
 		if slices.Contains(losing, u.ID) {
-			skip(u, u.ID, roster.ErrLastAdmin.Error())
+			skip(u, u.ID, roster.ErrLastAdmin.Error(), "")
 			continue
 		}
 		keep = append(keep, u)

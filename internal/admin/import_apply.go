@@ -48,34 +48,48 @@ var ErrImportNotPreviewed = fmt.Errorf("this upload was already applied or is be
 // another instance left unfinished (it died, so its lease ran out).
 // owner names this instance in the lease.
 func (s *Service) RunImports(ctx context.Context, owner string) error {
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
 	var lastSweep time.Time
+	s.runJobs(ctx, s.importNudge, func() (bool, error) { return s.RunOneImport(ctx, owner, 0) }, "Apply import", func() {
+		if time.Since(lastSweep) < time.Hour {
+			return
+		}
+		lastSweep = time.Now()
+		// Previews nobody applied hold their file: forget them in time.
+		n, err := s.db.DeleteStaleImports(ctx, s.now().Add(-ImportPreviewTTL))
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("Delete stale imports", "err", err)
+		} else if n > 0 {
+			s.log.Info("Deleted imports previewed but never applied", "count", n, "older_than", ImportPreviewTTL)
+		}
+	})
+	return nil
+}
+
+// runJobs runs background work until ctx ends: one() claims and runs one
+// piece of it, and reports whether there was one; it is called until it
+// finds none, then again each second or when nudged. tick, when not nil,
+// runs between rounds.
+func (s *Service) runJobs(ctx context.Context, nudge <-chan struct{}, one func() (bool, error), what string, tick func()) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
 	for {
 		for ctx.Err() == nil {
-			ran, err := s.RunOneImport(ctx, owner, 0)
+			ran, err := one()
 			if err != nil && ctx.Err() == nil {
-				s.log.Error("Apply import", "err", err)
+				s.log.Error(what, "err", err)
 			}
 			if !ran || err != nil {
 				break
 			}
 		}
-		if time.Since(lastSweep) > time.Hour {
-			lastSweep = time.Now()
-			// Previews nobody applied hold their file: forget them in time.
-			n, err := s.db.DeleteStaleImports(ctx, s.now().Add(-ImportPreviewTTL))
-			if err != nil && ctx.Err() == nil {
-				s.log.Error("Delete stale imports", "err", err)
-			} else if n > 0 {
-				s.log.Info("Deleted imports previewed but never applied", "count", n, "older_than", ImportPreviewTTL)
-			}
+		if tick != nil {
+			tick()
 		}
 		select {
 		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		case <-s.importNudge:
+			return
+		case <-t.C:
+		case <-nudge:
 		}
 	}
 }

@@ -54,6 +54,8 @@ type Service struct {
 	mailer     Mailer
 	// importNudge wakes RunImports when an import is started here.
 	importNudge chan struct{}
+	// bulkNudge wakes RunBulkJobs when a bulk job is started here.
+	bulkNudge   chan struct{}
 	importLease time.Duration
 }
 
@@ -61,7 +63,7 @@ type Service struct {
 func New(o Options) *Service {
 	s := &Service{db: o.DB, log: o.Logger, now: o.Now, baseURL: strings.TrimRight(o.BaseURL, "/"),
 		policy: auth.PasswordPolicy{MinLength: o.PasswordMinLength}, linkTTL: o.LinkTTL, resetTTL: o.ResetTTL,
-		sessionTTL: o.SessionTTL, mailer: o.Mailer, importNudge: make(chan struct{}, 1), importLease: o.ImportLease}
+		sessionTTL: o.SessionTTL, mailer: o.Mailer, importNudge: make(chan struct{}, 1), bulkNudge: make(chan struct{}, 1), importLease: o.ImportLease}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -49,6 +49,7 @@ func (h *Handler) Register(mux interface {
 	mux.HandleFunc("PATCH /api/v1/users/{id}", h.updateUser)
 	mux.HandleFunc("DELETE /api/v1/users/{id}", h.removeUser)
 	mux.HandleFunc("POST /api/v1/users/bulk", h.bulkUsers)
+	mux.HandleFunc("GET /api/v1/bulk/{id}", h.getBulkJob)
 	mux.HandleFunc("GET /api/v1/users/export.csv", h.exportUsers)
 
 	// Audit log

@@ -107,6 +107,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	// dead instance left.
 	importsDone := make(chan error, 1)
 	go func() { importsDone <- svc.RunImports(runCtx, instance) }()
+	// Bulk actions over many users run the same way.
+	bulkDone := make(chan error, 1)
+	go func() { bulkDone <- svc.RunBulkJobs(runCtx, instance) }()
 	err = server.Run(runCtx, ln, h, log)
 	cancel()
 	if werr := <-workerDone; werr != nil && err == nil {
@@ -114,6 +117,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	if ierr := <-importsDone; ierr != nil && err == nil {
 		err = ierr
+	}
+	if berr := <-bulkDone; berr != nil && err == nil {
+		err = berr
 	}
 	return err
 }
