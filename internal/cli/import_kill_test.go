@@ -177,6 +177,7 @@ func killTest(t *testing.T, b storetest.Backend, rows int) {
 	child = startChild(t, vars)
 	var pending int
 	statuses := map[string]int{}
+	lastLog := time.Now()
 	for deadline := time.Now().Add(20 * time.Minute); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
 		clear(statuses)
 		rs, err := db.SQL().QueryContext(t.Context(), "SELECT delivery_status, COUNT(*) FROM users WHERE email LIKE '%@kill.example' GROUP BY delivery_status")
@@ -192,6 +193,10 @@ func killTest(t *testing.T, b storetest.Backend, rows int) {
 		rs.Close()
 		if pending = rows - statuses["sent"] - statuses["unconfirmed"]; pending == 0 {
 			break
+		}
+		if time.Since(lastLog) > 30*time.Second {
+			lastLog = time.Now()
+			t.Logf("waiting for mail: delivery statuses %v, jobs %s", statuses, jobStates(t, db))
 		}
 	}
 	child.kill(t)
@@ -216,6 +221,23 @@ func killTest(t *testing.T, b storetest.Backend, rows int) {
 	if missing > statuses["unconfirmed"] {
 		t.Errorf("%d recipients got no message but only %d invitations are marked unconfirmed", missing, statuses["unconfirmed"])
 	}
+}
+
+// jobStates summarizes river_job by kind and state, for a stalled test's log.
+func jobStates(t *testing.T, db *store.DB) string {
+	rs, err := db.SQL().QueryContext(t.Context(), "SELECT kind, state, COUNT(*) FROM river_job GROUP BY kind, state ORDER BY kind, state")
+	if err != nil {
+		return err.Error()
+	}
+	defer rs.Close()
+	var b strings.Builder
+	for rs.Next() {
+		var kind, state string
+		var n int
+		rs.Scan(&kind, &state, &n)
+		fmt.Fprintf(&b, "%s/%s=%d ", kind, state, n)
+	}
+	return b.String()
 }
 
 func benchEnvInt(name string) int {
