@@ -46,6 +46,19 @@ func TestEveryPageRenders(t *testing.T) {
 	}
 	id := "/users/" + itoa(u.ID)
 	imports := importsInEveryState(t, svc, sess.Actor)
+	// Bulk jobs: one running, one done (ada herself is skipped: she has
+	// no expiration date to clear).
+	running, err := svc.StartBulk(ctx, sess.Actor, admin.BulkRequest{Action: admin.BulkExpire, Filter: &roster.UserFilter{Query: "nobody"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := svc.StartBulk(ctx, sess.Actor, admin.BulkRequest{Action: admin.BulkClearExpiration, IDs: []int64{u.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.RunOneBulkJob(ctx, "test", done.ID); err != nil {
+		t.Fatal(err)
+	}
 	pages := map[string]string{
 		"/": "Welcome", "/profile": "Profile", "/users": "User Management", "/users/invite": "Invite user",
 		id + "/edit": "Edit ada@acme.example", id + "/remove": "Remove access for 1 user?",
@@ -56,6 +69,8 @@ func TestEveryPageRenders(t *testing.T) {
 		imports.applying: "Inviting users", imports.applying + "/status": `"state":"applying"`,
 		imports.done: "Upload complete", imports.done + "/report.csv": "row,email,outcome,message",
 		imports.failed: "Upload stopped", "/imports/999999": "Not found",
+		"/bulk/" + itoa(running.ID): "Expire: in progress", "/bulk/" + itoa(running.ID) + "/status": `"state":"running"`,
+		"/bulk/" + itoa(done.ID): "has no expiration date", "/bulk/999999": "Not found",
 	}
 	for path, want := range pages {
 		req := httptest.NewRequest(http.MethodGet, path, nil)

@@ -124,6 +124,8 @@ func (h *Handler) Register(mux Mux) {
 	mux.HandleFunc("GET /users/{id}/remove", h.showRemove)
 	mux.HandleFunc("POST /users/{id}/remove", h.remove)
 	mux.HandleFunc("GET /audit", h.showAudit)
+	mux.HandleFunc("GET /bulk/{id}", h.showBulkJob)
+	mux.HandleFunc("GET /bulk/{id}/status", h.bulkJobStatus)
 
 	// Bulk upload. An import's own pages sit under /imports/{id}: a pattern
 	// /users/import/{id} would conflict with /users/{id}/edit (both match
