@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"strings"
 
 	"github.com/roster-dev/roster/internal/roster"
 	"github.com/roster-dev/roster/internal/store"
@@ -153,24 +152,16 @@ func (s *Service) RunOneBulkJob(ctx context.Context, owner string, id int64) (bo
 // failure that is the job's own is returned as a message for it; other
 // errors leave it to be resumed.
 func (s *Service) runBulkJob(ctx context.Context, owner string, j *store.BulkJob) (string, error) {
-	p, err := s.db.UserWithOrg(ctx, j.OrgID, j.ActorUserID)
-	if errors.Is(err, roster.ErrNotFound) {
-		return "the admin who started this action no longer exists", nil
+	a, failure, err := s.backgroundActor(ctx, j.OrgID, j.ActorUserID, j.Actor, "action", "bulk")
+	if a == nil {
+		return failure, err
 	}
-	if err != nil {
-		return "", err
-	}
-	a := &roster.Actor{Org: p.Org, User: p.User, Via: "bulk"}
 	req, err := decodeBulkJob(j)
 	if err != nil {
 		return err.Error(), nil
 	}
 	if err := s.checkBulk(a, req); err != nil {
-		var ae *roster.AccessError
-		if errors.As(err, &ae) {
-			return fmt.Sprintf("%s can no longer manage users (%s)", j.Actor, strings.TrimSuffix(ae.Reason, ".")), nil
-		}
-		return err.Error(), nil
+		return err.Error(), nil // e.g. the actor no longer holds the permission to grant
 	}
 	for {
 		chunk, err := s.bulkJobChunk(ctx, a, req, j)

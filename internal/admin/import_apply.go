@@ -135,20 +135,9 @@ func (s *Service) RunOneImport(ctx context.Context, owner string, id int64) (boo
 // the import's own (the actor lost the right to manage users) is returned
 // as a message for the import; other errors leave it to be resumed.
 func (s *Service) applyImport(ctx context.Context, owner string, im *store.Import) (string, error) {
-	p, err := s.db.UserWithOrg(ctx, im.OrgID, im.ActorUserID)
-	if errors.Is(err, roster.ErrNotFound) {
-		return "the admin who started this upload no longer exists", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	a := &roster.Actor{Org: p.Org, User: p.User, Via: "import"}
-	if err := s.authorize(a); err != nil {
-		var ae *roster.AccessError
-		if errors.As(err, &ae) {
-			return fmt.Sprintf("%s can no longer manage users (%s)", im.Actor, strings.TrimSuffix(ae.Reason, ".")), nil
-		}
-		return fmt.Sprintf("%s can no longer manage users", im.Actor), nil
+	a, failure, err := s.backgroundActor(ctx, im.OrgID, im.ActorUserID, im.Actor, "upload", "import")
+	if a == nil {
+		return failure, err
 	}
 	r, err := csvimport.NewReader(s.db.ImportFile(ctx, im.OrgID, im.ID), csvimport.Options{Locale: a.Org.Locale})
 	if err != nil {
@@ -203,6 +192,29 @@ func (s *Service) applyImport(ctx context.Context, owner string, im *store.Impor
 		analyze() // (SQLite: PRAGMA optimize, as after any large change)
 	}
 	return "", nil
+}
+
+// backgroundActor is the admin who started background work (what: "upload")
+// as its actor, checked again now: a job outlives no one's access. When
+// they are gone or may no longer manage users, it returns a nil actor and
+// the reason for the work to fail with; other errors leave it to resume.
+func (s *Service) backgroundActor(ctx context.Context, orgID, userID int64, name, what, via string) (*roster.Actor, string, error) {
+	p, err := s.db.UserWithOrg(ctx, orgID, userID)
+	if errors.Is(err, roster.ErrNotFound) {
+		return nil, fmt.Sprintf("the admin who started this %s no longer exists", what), nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	a := &roster.Actor{Org: p.Org, User: p.User, Via: via}
+	if err := s.authorize(a); err != nil {
+		var ae *roster.AccessError
+		if errors.As(err, &ae) {
+			return nil, fmt.Sprintf("%s can no longer manage users (%s)", name, strings.TrimSuffix(ae.Reason, ".")), nil
+		}
+		return nil, fmt.Sprintf("%s can no longer manage users", name), nil
+	}
+	return a, "", nil
 }
 
 // importBatch collects rows for one transaction.

@@ -121,19 +121,7 @@ func (q *q) BulkJobSkips(ctx context.Context, orgID, id int64, limit int) ([]Bul
 // holds (its lease ran out), or the given one when id is not 0. It is
 // roster.ErrNotFound when none is free.
 func (db *DB) ClaimBulkJob(ctx context.Context, owner string, id int64, now time.Time, lease time.Duration) (*BulkJob, error) {
-	pick := "SELECT id FROM bulk_jobs WHERE state = 'running' AND (lease_until IS NULL OR lease_until < $2)"
-	if id != 0 {
-		pick += " AND id = $4"
-	} else {
-		pick += " AND $4 = 0"
-	}
-	pick += " ORDER BY id LIMIT 1"
-	if db.d == Postgres {
-		pick += " FOR UPDATE SKIP LOCKED"
-	}
-	j, err := scanBulkJob(db.w.QueryRowContext(ctx,
-		`UPDATE bulk_jobs SET lease_owner = $1, lease_until = $3 WHERE id = (`+pick+`) RETURNING `+bulkJobColumns,
-		owner, utc(now), utc(now.Add(lease)), id))
+	j, err := scanBulkJob(db.claimLeased(ctx, "bulk_jobs", BulkJobRunning, bulkJobColumns, owner, id, now, lease))
 	if err != nil {
 		return nil, fmt.Errorf("store: claim a bulk job: %w", err)
 	}

@@ -320,7 +320,19 @@ func (db *DB) StartApply(ctx context.Context, orgID, id, actorUserID int64, acto
 // the given one when id is not 0. It is roster.ErrNotFound when none is
 // free.
 func (db *DB) ClaimImport(ctx context.Context, owner string, id int64, now time.Time, lease time.Duration) (*Import, error) {
-	pick := "SELECT id FROM imports WHERE state = 'applying' AND (lease_until IS NULL OR lease_until < $2)"
+	im, err := scanImport(db.claimLeased(ctx, "imports", "applying", importColumns, owner, id, now, lease))
+	if err != nil {
+		return nil, fmt.Errorf("store: claim an import: %w", err)
+	}
+	return im, nil
+}
+
+// claimLeased takes, for owner, the oldest row of table in state that no
+// live instance holds (its lease_until passed), or the given one when id
+// is not 0, and returns its columns; the row scans as sql.ErrNoRows when
+// none is free. Background work (imports, bulk jobs) is claimed this way.
+func (db *DB) claimLeased(ctx context.Context, table, state, columns, owner string, id int64, now time.Time, lease time.Duration) *sql.Row {
+	pick := "SELECT id FROM " + table + " WHERE state = $5 AND (lease_until IS NULL OR lease_until < $2)"
 	if id != 0 {
 		pick += " AND id = $4"
 	} else {
@@ -330,13 +342,9 @@ func (db *DB) ClaimImport(ctx context.Context, owner string, id int64, now time.
 	if db.d == Postgres {
 		pick += " FOR UPDATE SKIP LOCKED"
 	}
-	im, err := scanImport(db.w.QueryRowContext(ctx,
-		`UPDATE imports SET lease_owner = $1, lease_until = $3 WHERE id = (`+pick+`) RETURNING `+importColumns,
-		owner, utc(now), utc(now.Add(lease)), id))
-	if err != nil {
-		return nil, fmt.Errorf("store: claim an import: %w", err)
-	}
-	return im, nil
+	return db.w.QueryRowContext(ctx,
+		`UPDATE `+table+` SET lease_owner = $1, lease_until = $3 WHERE id = (`+pick+`) RETURNING `+columns,
+		owner, utc(now), utc(now.Add(lease)), id, state)
 }
 
 // ImportBatch is one transaction's worth of applied rows.

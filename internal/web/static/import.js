@@ -1,13 +1,8 @@
-// Bulk upload, enhanced. Every page works without this file: the upload
-// form is a plain file input, and the progress page refreshes itself
-// (a <noscript> meta refresh). With it, a file can be dropped on the upload
-// zone, and the progress bar follows the import without reloading.
+// Bulk upload, enhanced. The upload page works without this file: the
+// upload form is a plain file input. With it, a file can be dropped on the
+// upload zone. (The progress page's poll is progress.js.)
 (function () {
   "use strict";
-
-  function fmt(n) {
-    return Number(n).toLocaleString("en-US");
-  }
 
   function size(n) {
     if (n >= 1 << 20) return (n / (1 << 20)).toFixed(1) + " MiB";
@@ -104,49 +99,5 @@
         button.textContent = label;
       });
     }
-  }
-
-  // The progress page: poll the import's status, update the bar, and
-  // reload when the import has finished (to show the result page).
-  var box = document.getElementById("import-status");
-  if (box && box.dataset.state === "applying" && window.fetch) {
-    var url = box.dataset.statusUrl;
-    var bar = document.getElementById("import-progress");
-    var set = function (id, v) {
-      var e = document.getElementById(id);
-      if (e) e.textContent = fmt(v);
-    };
-    var update = function (s) {
-      bar.max = Math.max(s.rows, 1);
-      bar.value = s.processed;
-      bar.textContent = (s.rows ? Math.floor(s.processed * 100 / s.rows) : 0) + "%";
-      set("processed", s.processed);
-      set("rows", s.rows);
-      set("count-created", s.counts.created);
-      set("count-updated", s.counts.updated);
-      set("count-invited", s.counts.invited);
-      set("count-errors", s.counts.errors);
-      return s.state === "applying";
-    };
-    var tick = function () {
-      fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store" })
-        .then(function (r) {
-          if (r.status >= 500) throw new Error("status " + r.status);
-          if (!r.ok || r.redirected) return null; // signed out, or gone: let the page say so
-          return r.json();
-        })
-        .then(function (s) {
-          if (s && update(s)) {
-            window.setTimeout(tick, 1000);
-          } else {
-            window.location.reload();
-          }
-        })
-        .catch(function () {
-          // A network hiccup or a restarting server: try again, slower.
-          window.setTimeout(tick, 5000);
-        });
-    };
-    window.setTimeout(tick, 1000);
   }
 })();

@@ -1,7 +1,7 @@
-// Progress of background work (a bulk action), enhanced: without this file
+// Progress of background work (an import, a bulk action), enhanced: without this file
 // the page refreshes itself (a <noscript> meta refresh). With it, the page
 // polls the element's data-progress-url, writes each figure into the
-// elements whose data-field names it, moves the <progress> (its data-value
+// elements whose data-field names it (a path: "counts.created"), moves the <progress> (its data-value
 // and data-max name the figures), and reloads once the state is no longer
 // data-running, to show the result.
 (function () {
@@ -11,15 +11,21 @@
   var fmt = function (n) {
     return Number(n).toLocaleString("en-US");
   };
+  var get = function (s, path) {
+    return path.split(".").reduce(function (v, k) {
+      return v == null ? undefined : v[k];
+    }, s);
+  };
   var update = function (s) {
     box.querySelectorAll("[data-field]").forEach(function (e) {
-      if (e.dataset.field in s) e.textContent = fmt(s[e.dataset.field]);
+      var v = get(s, e.dataset.field);
+      if (v !== undefined) e.textContent = fmt(v);
     });
     box.querySelectorAll("progress[data-value]").forEach(function (bar) {
-      var max = s[bar.dataset.max] || 0;
+      var max = get(s, bar.dataset.max) || 0, value = get(s, bar.dataset.value) || 0;
       bar.max = Math.max(max, 1);
-      bar.value = s[bar.dataset.value];
-      bar.textContent = (max ? Math.floor(s[bar.dataset.value] * 100 / max) : 0) + "%";
+      bar.value = value;
+      bar.textContent = (max ? Math.floor(value * 100 / max) : 0) + "%";
     });
     return s.state === box.dataset.running;
   };
