@@ -175,15 +175,8 @@ func (tx *Tx) CheckpointBulkJob(ctx context.Context, j *BulkJob, owner string, c
 
 // FinishBulkJob ends a job owner holds, as done or failed (with a reason).
 func (db *DB) FinishBulkJob(ctx context.Context, j *BulkJob, owner, state, failure string, now time.Time) error {
-	res, err := db.w.ExecContext(ctx,
-		`UPDATE bulk_jobs SET state = $4, failure = $5, finished_at = $6, updated_at = $6, lease_owner = NULL, lease_until = NULL
-		 WHERE org_id = $1 AND id = $2 AND lease_owner = $3 AND state = 'running'`,
-		j.OrgID, j.ID, owner, state, failure, utc(now))
-	if err != nil {
+	if err := db.finishLeased(ctx, "bulk_jobs", BulkJobRunning, j.OrgID, j.ID, owner, state, failure, now); err != nil {
 		return fmt.Errorf("store: finish bulk job %d: %w", j.ID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrLeaseLost
 	}
 	j.State, j.Failure, j.FinishedAt = state, failure, utc(now)
 	return nil

@@ -387,17 +387,27 @@ func (tx *Tx) CheckpointImport(ctx context.Context, im *Import, owner string, b 
 
 // FinishImport ends an import owner holds, as done or failed (with a reason).
 func (db *DB) FinishImport(ctx context.Context, im *Import, owner, state, failure string, now time.Time) error {
-	res, err := db.w.ExecContext(ctx,
-		`UPDATE imports SET state = $4, failure = $5, finished_at = $6, updated_at = $6, lease_owner = NULL, lease_until = NULL
-		 WHERE org_id = $1 AND id = $2 AND lease_owner = $3 AND state = 'applying'`,
-		im.OrgID, im.ID, owner, state, failure, utc(now))
-	if err != nil {
+	if err := db.finishLeased(ctx, "imports", ImportApplying, im.OrgID, im.ID, owner, state, failure, now); err != nil {
 		return fmt.Errorf("store: finish import %d: %w", im.ID, err)
+	}
+	im.State, im.Failure, im.FinishedAt = state, failure, utc(now)
+	return nil
+}
+
+// finishLeased moves a row of table that owner holds from the running
+// state to state (done or failed, with a reason) and drops the lease. It is
+// ErrLeaseLost when owner no longer holds it.
+func (db *DB) finishLeased(ctx context.Context, table, running string, orgID, id int64, owner, state, failure string, now time.Time) error {
+	res, err := db.w.ExecContext(ctx,
+		`UPDATE `+table+` SET state = $4, failure = $5, finished_at = $6, updated_at = $6, lease_owner = NULL, lease_until = NULL
+		 WHERE org_id = $1 AND id = $2 AND lease_owner = $3 AND state = $7`,
+		orgID, id, owner, state, failure, utc(now), running)
+	if err != nil {
+		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrLeaseLost
 	}
-	im.State, im.Failure, im.FinishedAt = state, failure, utc(now)
 	return nil
 }
 
