@@ -41,6 +41,8 @@ func Run(t *testing.T, open func(testing.TB) *store.DB) {
 		{"BatchInvite", testBatchInvite},
 		{"SetupLink", testSetupLink},
 		{"AuditRollsBackWithChange", testAuditRollsBackWithChange},
+		{"AuditLogFilters", testAuditLogFilters},
+		{"AuditLogPlans", testAuditLogPlans},
 		{"Throttle", testThrottle},
 		{"DeleteUserCascades", testDeleteUserCascades},
 	}
