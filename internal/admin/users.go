@@ -182,15 +182,6 @@ func (s *Service) RemoveUser(ctx context.Context, a *roster.Actor, id int64) err
 	return wrap("remove user", err)
 }
 
-// AuditLog returns the organization's newest audit events.
-func (s *Service) AuditLog(ctx context.Context, a *roster.Actor, beforeID int64, limit int) ([]*store.AuditEvent, error) {
-	if err := s.authorize(a); err != nil {
-		return nil, err
-	}
-	evs, err := s.db.AuditEvents(ctx, a.Org.ID, beforeID, limit)
-	return evs, wrap("audit log", err)
-}
-
 func trimmed(s string) string { return strings.TrimSpace(s) }
 
 // IsNotFound reports whether err means "no such thing here".

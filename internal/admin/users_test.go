@@ -39,7 +39,7 @@ func gateCalls(e *env, a *roster.Actor, target int64) map[string]func(t *testing
 			return e.svc.RemoveUser(t.Context(), a, target)
 		},
 		"AuditLog": func(t *testing.T) error {
-			_, err := e.svc.AuditLog(t.Context(), a, 0, 10)
+			_, err := e.svc.AuditLog(t.Context(), a, admin.AuditQuery{Limit: 10})
 			return err
 		},
 	}
@@ -462,10 +462,11 @@ func TestTenancy(t *testing.T) {
 			if len(list.Users) != 1 || list.Users[0].Email != "admin@b.example" {
 				t.Errorf("ListUsers(org B) = %d users, want only admin@b.example", len(list.Users))
 			}
-			evs, err := e.svc.AuditLog(ctx, actorB, 0, 100)
+			page, err := e.svc.AuditLog(ctx, actorB, admin.AuditQuery{Limit: 100})
 			if err != nil {
 				t.Fatal(err)
 			}
+			evs := page.Events
 			for _, ev := range evs {
 				if ev.OrgID == orgA.ID || ev.Target == "victim@a.example" || ev.Target == "org-a" {
 					t.Errorf("org B's audit log holds org A's event %+v", ev)
@@ -507,11 +508,11 @@ func TestAuditOfUserChanges(t *testing.T) {
 			if _, err := e.svc.UpdateUser(ctx, a, u.ID, admin.UserPatch{Permissions: roster.Some(viewAnalytics | roster.Permissions(roster.ManageComments)), ExpirationDate: roster.Some(date(t, "2026-06-30"))}); err != nil {
 				t.Fatalf("UpdateUser = %v", err)
 			}
-			evs, err := e.svc.AuditLog(ctx, a, 0, 1)
-			if err != nil || len(evs) != 1 {
-				t.Fatalf("AuditLog(limit 1) = %v, %v; want the newest event", evs, err)
+			page, err := e.svc.AuditLog(ctx, a, admin.AuditQuery{Limit: 1})
+			if err != nil || len(page.Events) != 1 {
+				t.Fatalf("AuditLog(limit 1) = %v, %v; want the newest event", page, err)
 			}
-			ev := evs[0]
+			ev := page.Events[0]
 			if ev.Action != "user.update" || ev.ActorUserID != boss.ID || ev.Actor != "boss@acme.example" || ev.TargetUserID != u.ID || ev.Target != "u@acme.example" || !ev.CreatedAt.Equal(e.clock.Now()) {
 				t.Errorf("event = %+v, want user.update by boss (%d) on u (%d) at %v", ev, boss.ID, u.ID, e.clock.Now())
 			}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/roster-dev/roster/internal/admin"
 	"github.com/roster-dev/roster/internal/roster"
 )
 
@@ -35,8 +36,10 @@ func idOrNull(id int64) *int64 {
 	return &id
 }
 
-// listAudit returns the organization's audit log, newest first, in pages
-// (before= the last id of the previous page).
+// listAudit returns the organization's audit log, newest first, in pages,
+// filtered by actor, target, action and dates (issue 6, item 5). The next
+// page comes from cursor=next_cursor; before=next_before still works for
+// older clients.
 func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request) {
 	a := h.actor(w, r)
 	if a == nil {
@@ -44,41 +47,43 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	var v roster.ValidationError
-	limit, before := 50, int64(0)
+	aq := admin.AuditQuery{Actor: q.Get("actor"), Target: q.Get("target"), Action: q.Get("action"),
+		From: q.Get("from"), To: q.Get("to"), Cursor: q.Get("cursor"), Limit: 50}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 500 {
 			v.Add("limit", "use a whole number from 1 to 500")
 		}
-		limit = n
+		aq.Limit = n
 	}
 	if s := q.Get("before"); s != "" {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n < 1 {
 			v.Add("before", "use the id of the last event of the previous page")
 		}
-		before = n
+		aq.Before = n
 	}
 	if err := v.Err(); err != nil {
 		h.writeErr(w, r, err)
 		return
 	}
-	evs, err := h.svc.AuditLog(r.Context(), a, before, limit)
+	page, err := h.svc.AuditLog(r.Context(), a, aq)
 	if err != nil {
 		h.writeErr(w, r, err)
 		return
 	}
 	out := struct {
-		Events []auditJSON `json:"events"`
-		Next   *string     `json:"next_before"`
+		Events     []auditJSON `json:"events"`
+		Next       *string     `json:"next_before"`
+		NextCursor *string     `json:"next_cursor"`
 	}{Events: []auditJSON{}}
-	for _, e := range evs {
+	for _, e := range page.Events {
 		out.Events = append(out.Events, auditJSON{ID: e.ID, Actor: e.Actor, ActorUserID: idOrNull(e.ActorUserID), Action: e.Action,
 			Target: e.Target, TargetUserID: idOrNull(e.TargetUserID), Before: rawOrNull(e.Before), After: rawOrNull(e.After), At: e.CreatedAt})
 	}
-	if len(evs) == limit {
-		s := strconv.FormatInt(evs[len(evs)-1].ID, 10)
-		out.Next = &s
+	if page.NextCursor != "" {
+		s := strconv.FormatInt(page.Events[len(page.Events)-1].ID, 10)
+		out.Next, out.NextCursor = &s, &page.NextCursor
 	}
 	writeJSON(w, http.StatusOK, out)
 }
