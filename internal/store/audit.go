@@ -68,6 +68,7 @@ type AuditFilter struct {
 	Action      string    // exact action name, e.g. user.bulk_expire
 	From, To    time.Time // From <= created_at < To; zero for no bound
 	Cursor      string    // from a previous page's NextCursor
+	BeforeID    int64     // older than this id, when Cursor is ""
 	Limit       int
 }
 
@@ -91,7 +92,7 @@ func (q *q) AuditLog(ctx context.Context, orgID int64, f AuditFilter) (*AuditPag
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
-	var beforeID int64
+	beforeID := f.BeforeID
 	if f.Cursor != "" {
 		c, err := decodeCursor(f.Cursor)
 		if err != nil || c.Sort != auditSort {
