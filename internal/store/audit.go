@@ -86,7 +86,7 @@ const auditSort = "audit"
 // first, by keyset on id (never OFFSET: after a bulk action an organization
 // may hold millions of events). Each filter has an index (org_id, column,
 // id), so a page reads about Limit rows whatever the log's size
-// (migration 0007).
+// (migration 0006).
 func (q *q) AuditLog(ctx context.Context, orgID int64, f AuditFilter) (*AuditPage, error) {
 	limit := f.Limit
 	if limit <= 0 || limit > 500 {
