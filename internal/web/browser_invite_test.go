@@ -472,7 +472,8 @@ type userRow struct {
 	name, email, status, perms, lastLogin, lastInvited, delivery, expires string
 }
 
-const userRowsJS = `[...document.querySelectorAll("table.users tbody tr")].map(tr => [...tr.cells].map(td => td.innerText.trim()))`
+// userRowsJS reads the rows' cells, leaving out the selection checkbox's.
+const userRowsJS = `[...document.querySelectorAll("table.users tbody tr")].map(tr => [...tr.cells].filter(td => !td.classList.contains("select")).map(td => td.innerText.trim()))`
 
 func (p *browserPerson) rows() map[string]userRow {
 	p.t.Helper()

@@ -116,6 +116,8 @@ func (h *Handler) Register(mux Mux) {
 
 	// User Management
 	mux.HandleFunc("GET /users", h.listUsers)
+	mux.HandleFunc("POST /users/bulk", h.bulkUsers)
+	mux.HandleFunc("GET /users/export.csv", h.exportUsers)
 	mux.HandleFunc("GET /users/invite", h.showInvite)
 	mux.HandleFunc("POST /users/invite", h.invite)
 	mux.HandleFunc("GET /users/{id}/edit", h.showEdit)
