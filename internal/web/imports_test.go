@@ -42,7 +42,14 @@ const importTestPassword = "correct horse battery staple 42"
 
 func newImportTestEnv(t *testing.T) *importTestEnv {
 	t.Helper()
-	db := storetest.OpenSQLite(t)
+	return newImportTestEnvOn(t, storetest.OpenSQLite)
+}
+
+// newImportTestEnvOn is newImportTestEnv on the database open returns, so
+// that a test can run on each of storetest.Backends().
+func newImportTestEnvOn(t *testing.T, open func(testing.TB) *store.DB) *importTestEnv {
+	t.Helper()
+	db := open(t)
 	svc := admin.New(admin.Options{DB: db, BaseURL: "http://roster.test"})
 	root, err := server.Handler(server.Options{Service: svc})
 	if err != nil {
