@@ -527,11 +527,13 @@ func (p *browserPerson) waitRow(email string, ok func(userRow) bool) userRow {
 func (p *browserPerson) rowMenu(email, shot string) {
 	p.t.Helper()
 	summary := fmt.Sprintf(`summary[aria-label="Actions for %s"]`, email)
-	// The ••• button is in view without scrolling the table sideways.
+	// The ••• button is in view without scrolling the table sideways (the
+	// page may scroll down to the row: filters and the bulk bar are above).
 	if problem := p.evalString(fmt.Sprintf(`(() => {
 		const s = document.querySelector(%q);
 		if (!s) return "there is no ••• button";
-		const b = s.getBoundingClientRect();
+		let b = s.getBoundingClientRect();
+		if (b.bottom > innerHeight || b.top < 0) { scrollBy(0, b.top - innerHeight / 2); b = s.getBoundingClientRect(); }
 		if (b.bottom > innerHeight || b.right > innerWidth) return "the ••• button is outside the window";
 		const at = document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2);
 		return at && s.contains(at) ? "" : "the ••• button is hidden (" + (at ? at.outerHTML.slice(0, 60) : "outside the viewport") + ")";
