@@ -337,7 +337,7 @@ func TestBrowserFoundation(t *testing.T) {
 		ada.evalString(`getComputedStyle(document.querySelector(".table-wrap")).overflowX`) != "auto" {
 		t.Error("the users table is wider than the phone and its wrapper does not scroll")
 	}
-	ada.shot("users-phone")
+	ada.shot("users-phone-first-run") // users-phone is the full dashboard's (browser_users_test.go)
 }
 
 // browserShots saves screenshots in the test's artifact directory and, when

@@ -61,7 +61,7 @@ func (h *Handler) bulkUsers(w http.ResponseWriter, r *http.Request) {
 		case !typedOK || typed != count:
 			msg := fmt.Sprintf("Nothing was changed: type %s, the number of users selected, to confirm.", thousands(count))
 			if act != admin.BulkRemove {
-				msg = fmt.Sprintf("Nothing was changed: the selection now holds %s %s. Check the count and confirm again.", thousands(count), plural(count))
+				msg = fmt.Sprintf("Nothing was changed: the selection now holds %s %s. Check the count and confirm again.", thousands(count), plural(count, "user", "users"))
 			}
 			h.showBulkConfirm(w, r, a, in, count, msg, http.StatusUnprocessableEntity)
 			return
@@ -75,7 +75,7 @@ func (h *Handler) bulkUsers(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &ce):
 		// The selection changed between the confirmation and now.
 		h.showBulkConfirm(w, r, a, in, ce.Selected, fmt.Sprintf("Nothing was removed: the selection now holds %s %s. Type the new count to confirm.",
-			thousands(ce.Selected), plural(ce.Selected)), http.StatusConflict)
+			thousands(ce.Selected), plural(ce.Selected, "user", "users")), http.StatusConflict)
 		return
 	case errors.As(err, &ve):
 		h.bulkRefused(w, r, a, in, ve.Fields)
@@ -93,13 +93,6 @@ func (h *Handler) bulkUsers(w http.ResponseWriter, r *http.Request) {
 // with a progress page without touching the handler around it.
 func (h *Handler) runBulk(ctx context.Context, a *roster.Actor, req admin.BulkRequest) (*admin.BulkResult, error) {
 	return h.svc.Bulk(ctx, a, req)
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return "user"
-	}
-	return "users"
 }
 
 // parseCount reads a count typed with or without thousands separators.
@@ -219,7 +212,7 @@ type confirmView struct {
 }
 
 func (h *Handler) showBulkConfirm(w http.ResponseWriter, r *http.Request, a *roster.Actor, in *bulkInput, count int, errMsg string, status int) {
-	n := thousands(count) + " " + plural(count)
+	n := thousands(count) + " " + plural(count, "user", "users")
 	today := h.svc.Today(a)
 	cv := confirmView{Count: count, Cancel: usersHref(in.view)}
 	req := in.req

@@ -190,12 +190,7 @@ var funcs = template.FuncMap{
 	// num writes n with thousands separators: 12000 -> "12,000".
 	"num": thousands,
 	// plural picks the word for n: {{plural .N "row" "rows"}}.
-	"plural": func(n int, one, many string) string {
-		if n == 1 {
-			return one
-		}
-		return many
-	},
+	"plural": plural,
 	// mib writes a byte count in whole MiB.
 	"mib": func(n int64) string { return thousands(int(n>>20)) + " MiB" },
 	// percent is part of whole, rounded down, 0 for an empty whole.
@@ -215,6 +210,14 @@ var funcs = template.FuncMap{
 		}
 		return strings.Join(out, ", ")
 	},
+}
+
+// plural picks the word for n: one for 1, many otherwise.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // thousands writes n with comma separators, as the pages show counts.
