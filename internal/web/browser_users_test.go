@@ -189,6 +189,7 @@ func TestBrowserUsersDashboard(t *testing.T) {
 		t.Fatalf("Expire: status %d", st)
 	}
 	ada.wantHeading("Expire 2 users?")
+	ada.shot("users-bulk-confirm")
 	ada.wantText(fmt.Sprintf("Their expiration date becomes today, %s: their access ends immediately", today))
 	if st := ada.submit("#confirm-bulk"); st != http.StatusOK {
 		t.Fatalf("confirm Expire: status %d", st)

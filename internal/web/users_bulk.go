@@ -203,6 +203,7 @@ func (h *Handler) bulkRefused(w http.ResponseWriter, r *http.Request, a *roster.
 // confirmView is the confirmation step of a bulk action.
 type confirmView struct {
 	Heading, Body, Button string
+	Date, BodyAfter       string // a date kept on one line, and the text after it
 	Count                 int
 	TypeCount             bool // remove: the count must be typed
 	Danger                bool
@@ -223,7 +224,8 @@ func (h *Handler) showBulkConfirm(w http.ResponseWriter, r *http.Request, a *ros
 		cv.Button, cv.TypeCount, cv.Danger = "Remove access for "+n, true, true
 	case admin.BulkExpire:
 		cv.Heading = "Expire " + n + "?"
-		cv.Body = fmt.Sprintf("Their expiration date becomes today, %s: their access ends immediately and they are signed out. Users already expired are skipped.", today)
+		cv.Body, cv.Date = "Their expiration date becomes today, ", today.String()
+		cv.BodyAfter = ": their access ends immediately and they are signed out. Users already expired are skipped."
 		cv.Button, cv.Danger = "Expire "+n, true
 	case admin.BulkResend:
 		cv.Heading = "Resend invitations to " + n + "?"
