@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"slices"
 
 	"github.com/roster-dev/roster/internal/roster"
 )
@@ -25,9 +26,11 @@ func (s *Service) BulkCount(ctx context.Context, a *roster.Actor, req BulkReques
 	if err := s.authorize(a); err != nil {
 		return 0, err
 	}
-	ids, err := s.bulkSelection(ctx, a, req)
-	if err != nil {
-		return 0, wrap("count bulk selection", err)
+	if req.Filter == nil {
+		ids := slices.Clone(req.IDs)
+		slices.Sort(ids)
+		return len(slices.Compact(ids)), nil
 	}
-	return len(ids), nil
+	n, err := s.db.CountUsersMatching(ctx, a.Org.ID, selectionFilter(*req.Filter), a.Org.Today(s.now()))
+	return n, wrap("count bulk selection", err)
 }

@@ -42,8 +42,10 @@ func (h *Handler) bulkUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	act := in.req.Action
 	needsConfirm := act == admin.BulkRemove || act == admin.BulkExpire || in.req.Filter != nil
+	count := len(in.req.IDs)
 	if needsConfirm {
-		count, err := h.svc.BulkCount(r.Context(), a, in.req)
+		var err error
+		count, err = h.svc.BulkCount(r.Context(), a, in.req)
 		var ve *roster.ValidationError
 		if errors.As(err, &ve) {
 			h.bulkRefused(w, r, a, in, ve.Fields)
@@ -68,7 +70,7 @@ func (h *Handler) bulkUsers(w http.ResponseWriter, r *http.Request) {
 		}
 		in.req.Confirm = typed
 	}
-	res, err := h.runBulk(r.Context(), a, in.req)
+	res, jobID, err := h.runBulk(r.Context(), a, in.req, count)
 	var ce *admin.ErrConfirmCount
 	var ve *roster.ValidationError
 	switch {
@@ -84,15 +86,27 @@ func (h *Handler) bulkUsers(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if jobID != 0 {
+		http.Redirect(w, r, bulkJobPath(jobID), http.StatusSeeOther)
+		return
+	}
 	h.setBulkFlash(w, r, newBulkFlash(act, res))
 	http.Redirect(w, r, usersHref(in.view), http.StatusSeeOther)
 }
 
-// runBulk runs a bulk action to the end. It is the one place the dashboard
-// calls admin.Bulk, so that large selections can become a background job
-// with a progress page without touching the handler around it.
-func (h *Handler) runBulk(ctx context.Context, a *roster.Actor, req admin.BulkRequest) (*admin.BulkResult, error) {
-	return h.svc.Bulk(ctx, a, req)
+// runBulk runs a bulk action on count users: to the end, within the
+// request, for up to a transaction's worth; as a background job beyond
+// that, whose id it returns (its page shows the progress, then the result).
+func (h *Handler) runBulk(ctx context.Context, a *roster.Actor, req admin.BulkRequest, count int) (*admin.BulkResult, int64, error) {
+	if count >= admin.BulkBackgroundMin {
+		j, err := h.svc.StartBulk(ctx, a, req)
+		if err != nil {
+			return nil, 0, err
+		}
+		return nil, j.ID, nil
+	}
+	res, err := h.svc.Bulk(ctx, a, req)
+	return res, 0, err
 }
 
 // parseCount reads a count typed with or without thousands separators.

@@ -7,9 +7,11 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roster-dev/roster/internal/admin"
 	"github.com/roster-dev/roster/internal/roster"
+	"github.com/roster-dev/roster/internal/store"
 	"github.com/roster-dev/roster/internal/store/storetest"
 	"github.com/roster-dev/roster/internal/web"
 )
@@ -321,4 +323,47 @@ func TestUsersExport(t *testing.T) {
 		wantIn(t, "a refused export", body, "Nothing was exported: Status: use active, not_logged_in or expired.")
 		_ = web.SessionCookie
 	})
+}
+
+// TestUsersBulkInBackground: "select all matching" over more users than one
+// transaction holds runs as a background job: the confirmation leads to
+// the job's page, which shows the progress, then the result.
+func TestUsersBulkInBackground(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *importTestEnv) {
+		ctx := t.Context()
+		today := e.svc.Today(e.acme.actor)
+		if _, err := e.db.CreateDemoUsers(ctx, e.acme.actor.Org.ID, store.DemoOptions{Users: admin.BulkBackgroundMin + 200, Now: time.Now(), Today: today, Seed: 3}); err != nil {
+			t.Fatal(err)
+		}
+		n, err := e.svc.BulkCount(ctx, e.acme.actor, admin.BulkRequest{Filter: &roster.UserFilter{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		form := url.Values{"action": {"set_expiration"}, "date": {today.AddDays(400).String()}, "scope": {"filter"}, "view": {""},
+			"confirmed": {"1"}, "confirm": {fmt.Sprint(n)}}
+		rec, _ := e.postForm(t, e.acme.cookie, "/users/bulk", form)
+		loc := rec.Header().Get("Location")
+		if rec.Code != http.StatusSeeOther || !strings.HasPrefix(loc, "/bulk/") {
+			t.Fatalf("bulk on %d users = %d to %q, want 303 to the job's page", n, rec.Code, loc)
+		}
+		_, body := e.get(t, e.acme.cookie, loc)
+		wantIn(t, "the job's page while it runs", body, "Set expiration date: in progress", fmt.Sprintf("of <span data-field=\"total\">%s</span> users", thousandsOf(n)))
+		if ran, err := e.svc.RunOneBulkJob(ctx, "test", 0); !ran || err != nil {
+			t.Fatalf("RunOneBulkJob = %v, %v", ran, err)
+		}
+		_, body = e.get(t, e.acme.cookie, loc)
+		wantIn(t, "the job's page when done", body, "Set expiration date: done", fmt.Sprintf("<strong>%s</strong> done", thousandsOf(n)))
+		// Another organization's admin cannot see it.
+		if rec, _ := e.get(t, e.birch.cookie, loc); rec.Code != http.StatusNotFound {
+			t.Errorf("another organization's GET %s = %d, want 404", loc, rec.Code)
+		}
+	})
+}
+
+func thousandsOf(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
