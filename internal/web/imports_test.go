@@ -302,8 +302,8 @@ func TestImportFlow(t *testing.T) {
 		t.Fatalf("apply: %d Location %q, want 303 to %s", rec.Code, rec.Header().Get("Location"), page)
 	}
 	_, body = e.get(t, e.acme.cookie, page)
-	for _, s := range []string{"<h1>Inviting users</h1>", `<progress id="import-progress" value="0" max="4"`, "0</strong> of <span id=\"rows\">4</span> rows",
-		`<noscript><meta http-equiv="refresh" content="2"></noscript>`, `data-status-url="` + page + `/status"`, "You can close this page"} {
+	for _, s := range []string{"<h1>Inviting users</h1>", `<progress id="import-progress" data-value="processed" data-max="rows" value="0" max="4"`, `0</strong> of <span id="rows" data-field="rows">4</span> rows`,
+		`<noscript><meta http-equiv="refresh" content="2"></noscript>`, `data-progress-url="` + page + `/status"`, "You can close this page"} {
 		if !strings.Contains(body, s) {
 			t.Errorf("progress page lacks %q:\n%s", s, body)
 		}
