@@ -94,20 +94,20 @@ func (tx *Tx) MarkInvitedMany(ctx context.Context, orgID int64, ids []int64, now
 	return out, rows.Err()
 }
 
-// LockUsersByIDs reads the organization's users with these ids, locking
-// them until the transaction ends on PostgreSQL (in id order), keyed by id.
-// Ids of other organizations or of no one are left out.
-func (tx *Tx) LockUsersByIDs(ctx context.Context, orgID int64, ids []int64) (map[int64]*roster.User, error) {
+// UsersInTx reads the organization's users with these ids, keyed by id.
+// Ids of other organizations or of no one are left out. It takes no row
+// locks: a bulk action holds its organization's lock (Tx.LockOrg), as every
+// other change of permissions and expiration dates does, so what it decides
+// from holds until it commits; the columns others change meanwhile (a
+// sign-in, a delivery status) are not the ones it writes. (FOR UPDATE on
+// PostgreSQL wrote every row's page once more before the update did.)
+func (tx *Tx) UsersInTx(ctx context.Context, orgID int64, ids []int64) (map[int64]*roster.User, error) {
 	out := make(map[int64]*roster.User, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
 	in, arg := tx.idList(ids)
-	lock := ""
-	if tx.d == Postgres {
-		lock = " ORDER BY id FOR UPDATE"
-	}
-	rows, err := tx.ex.QueryContext(ctx, "SELECT "+userColumns+" FROM users WHERE org_id = $1 AND "+in+lock, orgID, arg)
+	rows, err := tx.ex.QueryContext(ctx, "SELECT "+userColumns+" FROM users WHERE org_id = $1 AND "+in, orgID, arg)
 	if err != nil {
 		return nil, fmt.Errorf("store: users by id in org %d: %w", orgID, err)
 	}
