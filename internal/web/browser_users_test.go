@@ -283,6 +283,31 @@ func TestBrowserUsersDashboard(t *testing.T) {
 		t.Error("the table wrapper does not scroll")
 	}
 	ada.shot("users-phone")
+
+	// The audit log, still at phone width: from the dashboard's "Audit
+	// log", filtered to the Bulk Expire above, it says who expired whom
+	// and the date before and after; nothing scrolls sideways.
+	if st := ada.submit(`a[href="/audit"]`); st != http.StatusOK {
+		t.Fatalf("Audit log: status %d", st)
+	}
+	ada.wantHeading("Audit log")
+	ada.choose("audit-action", "user.bulk_"+admin.BulkExpire)
+	if st := ada.submit(`.audit-filters button[type="submit"]`); st != http.StatusOK {
+		t.Fatalf("filter the audit log: status %d", st)
+	}
+	if got := ada.count("table.audit tbody tr"); got != 2 {
+		t.Errorf("the audit log filtered to Bulk Expire has %d rows, want 2:\n%s", got, ada.bodyText())
+	}
+	body := ada.bodyText()
+	for _, want := range []string{learner(0), learner(1), "ada@acme.example", "expiration_date", today.String()} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the filtered audit log does not show %q:\n%s", want, body)
+		}
+	}
+	if w := ada.evalInt(`document.documentElement.scrollWidth`); w > 376 {
+		t.Errorf("at 375 px the audit page is %d px wide: it scrolls sideways", w)
+	}
+	ada.shot("audit-phone")
 	ada.do(chromedp.ResetViewport())
 }
 
