@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/roster-dev/roster/internal/roster"
@@ -686,64 +685,111 @@ func (db *DB) SetMaxExactTotal(n int) { db.q.exactTotal = n }
 // exactly (SPEC "Filter and search": "the count per status (exact)"). Every
 // status is present in the map, zero or not.
 //
-// Each status is one or two ranges of an index (0004_search), counted
-// without reading a row; outside a
-// transaction the three run at once, each on its own connection, so the
-// wait is the largest (Active, usually) rather than the sum. Each count is
-// exact at its own instant: a change committed meanwhile can show in one
-// and not yet in another.
+// It reads user_status_counts (0007), which triggers keep exact: how many
+// users share each (logged in or not, expiration date). An organization has
+// a few hundred such buckets, whatever its size, so this is one small read
+// and one snapshot, whatever today is. Inside a transaction it sees the
+// transaction's own changes.
 func (q *q) CountByStatus(ctx context.Context, orgID int64, today roster.Date) (map[roster.Status]int, error) {
-	day := today.String()
-	// Unexpired: no date, or one after today; two ranges of the index.
-	unexpired := func(index, login string) string {
-		q := "SELECT (SELECT COUNT(*) FROM users u%[1]s WHERE u.org_id = $1 AND u.last_login_at %[2]s AND u.expiration_date IS NULL)" +
-			" + (SELECT COUNT(*) FROM users u%[1]s WHERE u.org_id = $1 AND u.last_login_at %[2]s AND u.expiration_date > $2)"
-		return fmt.Sprintf(q, index, login)
-	}
-	hint := func(index string) string {
-		if q.d == SQLite {
-			return " INDEXED BY " + index
-		}
-		return ""
-	}
-	active, never := unexpired("", "IS NOT NULL"), unexpired("", "IS NULL")
+	counts, _, err := q.countByStatus(ctx, orgID, today)
+	return counts, err
+}
+
+// countByStatus is CountByStatus that also reports how many of the
+// organization's rows in user_status_counts are redundant (more than one
+// for a bucket: PostgreSQL appends a row per change).
+func (q *q) countByStatus(ctx context.Context, orgID int64, today roster.Date) (map[roster.Status]int, int, error) {
+	// SPEC "Status": expired when the date is today or earlier; "no
+	// expiration" is NULL on PostgreSQL, '' on SQLite (0007 says why).
+	expired := "expiration_date <= $2"
 	if q.d == SQLite {
-		active = unexpired(hint("users_org_logged_in"), "IS NULL) = (0")
-		never = unexpired(hint("users_org_logged_in"), "IS NULL) = (1")
-		active = strings.ReplaceAll(active, "u.last_login_at IS NULL) = (0", "(u.last_login_at IS NULL) = 0")
-		never = strings.ReplaceAll(never, "u.last_login_at IS NULL) = (1", "(u.last_login_at IS NULL) = 1")
+		expired = "expiration_date <> '' AND expiration_date <= $2"
 	}
-	queries := []struct {
-		st    roster.Status
-		query string
-	}{
-		{roster.StatusActive, active},
-		{roster.StatusNotLoggedIn, never},
-		{roster.StatusExpired, "SELECT COUNT(*) FROM users u" + hint("users_org_expiration") +
-			" WHERE u.org_id = $1 AND u.expiration_date IS NOT NULL AND u.expiration_date <= $2"},
+	rows, err := q.queryOn(ctx, q.ex, "SELECT logged_in, COALESCE("+expired+", FALSE), CAST(SUM(n) AS BIGINT), COUNT(*) FROM user_status_counts"+
+		" WHERE org_id = $1 GROUP BY logged_in, expiration_date", orgID, today.String())
+	if err != nil {
+		return nil, 0, fmt.Errorf("store: count users of org %d by status: %w", orgID, err)
 	}
-	counts := make([]int, len(queries))
-	errs := make([]error, len(queries))
-	run := func(i int) {
-		errs[i] = q.queryRowOn(ctx, q.ex, queries[i].query, orgID, day).Scan(&counts[i])
-	}
-	if _, pool := q.ex.(*sql.DB); pool {
-		var wg sync.WaitGroup
-		for i := range queries {
-			wg.Go(func() { run(i) })
+	defer rows.Close()
+	out := map[roster.Status]int{roster.StatusActive: 0, roster.StatusNotLoggedIn: 0, roster.StatusExpired: 0}
+	redundant := 0
+	for rows.Next() {
+		var loggedIn, isExpired bool
+		var n, nrows int
+		if err := rows.Scan(&loggedIn, &isExpired, &n, &nrows); err != nil {
+			return nil, 0, fmt.Errorf("store: count users of org %d by status: %w", orgID, err)
 		}
-		wg.Wait()
-	} else {
-		for i := range queries {
-			run(i)
+		redundant += nrows - 1
+		switch {
+		case isExpired:
+			out[roster.StatusExpired] += n
+		case loggedIn:
+			out[roster.StatusActive] += n
+		default:
+			out[roster.StatusNotLoggedIn] += n
 		}
 	}
-	out := make(map[roster.Status]int, len(queries))
-	for i, qq := range queries {
-		if errs[i] != nil {
-			return nil, fmt.Errorf("store: count %s users of org %d: %w", qq.st, orgID, errs[i])
-		}
-		out[qq.st] = counts[i]
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("store: count users of org %d by status: %w", orgID, err)
 	}
-	return out, nil
+	return out, redundant, nil
+}
+
+// foldAfter is how many redundant rows an organization may have in
+// user_status_counts (PostgreSQL) before CountByStatus folds them: a few
+// hundred rows are read in well under a millisecond, and a fold costs about
+// as much as reading them.
+const foldAfter = 500
+
+// statusFoldLock is the first key of the advisory lock a fold of an
+// organization's status counts holds; the organization is the second.
+const statusFoldLock = 0x5374 // "St"
+
+// CountByStatus is q.CountByStatus that, on PostgreSQL, also folds the
+// organization's rows of user_status_counts into one per bucket once more
+// than foldAfter of them are redundant, so that the next read is small again.
+// A failed fold is logged: the counts read are right either way.
+func (db *DB) CountByStatus(ctx context.Context, orgID int64, today roster.Date) (map[roster.Status]int, error) {
+	counts, redundant, err := db.countByStatus(ctx, orgID, today)
+	if err == nil && db.dialect == Postgres && redundant > foldAfter {
+		if err := db.foldStatusCounts(ctx, orgID); err != nil && ctx.Err() == nil {
+			db.log.Warn("Fold status counts", "org_id", orgID, "err", err)
+		}
+	}
+	return counts, err
+}
+
+// foldStatusCounts replaces the organization's rows of user_status_counts
+// by one per bucket, their sums (none for a bucket summing to 0), in one
+// statement: a reader sees the rows before or after, never half of it.
+//
+// Two folds at once neither lose nor double a change: a row is deleted by
+// one statement only (under READ COMMITTED, a DELETE that finds a row
+// already deleted by a committed transaction skips it), and the statement
+// that deletes it inserts its value back in the same commit. Rows the
+// triggers append meanwhile are not in the fold's snapshot and stay. The
+// advisory lock only spares the work: a second fold of the organization
+// returns at once instead of waiting on the first one's rows, or taking
+// them in another order and deadlocking with it. (Its key is the
+// organization's ID modulo 2^31; two organizations sharing one merely skip
+// a fold.)
+func (db *DB) foldStatusCounts(ctx context.Context, orgID int64) error {
+	return db.InTx(ctx, func(tx *Tx) error {
+		var locked bool
+		if err := tx.ex.QueryRowContext(ctx, "SELECT pg_try_advisory_xact_lock($1, ($2 % 2147483648)::int)",
+			statusFoldLock, orgID).Scan(&locked); err != nil {
+			return fmt.Errorf("store: fold status counts of org %d: %w", orgID, err)
+		}
+		if !locked {
+			return nil
+		}
+		if _, err := tx.ex.ExecContext(ctx, `WITH folded AS (
+				DELETE FROM user_status_counts WHERE org_id = $1 RETURNING logged_in, expiration_date, n)
+			INSERT INTO user_status_counts (org_id, logged_in, expiration_date, n)
+			SELECT $1, logged_in, expiration_date, SUM(n) FROM folded
+			GROUP BY logged_in, expiration_date HAVING SUM(n) <> 0`, orgID); err != nil {
+			return fmt.Errorf("store: fold status counts of org %d: %w", orgID, err)
+		}
+		return nil
+	})
 }
