@@ -30,6 +30,8 @@ func Run(t *testing.T, open func(testing.TB) *store.DB) {
 		{"ListFilters", testListFilters},
 		{"ListPaging", testListPaging},
 		{"CountByStatus", testCountByStatus},
+		{"StatusCountsFollowChanges", testStatusCountsFollowChanges},
+		{"StatusCountsFold", testStatusCountsFold},
 		{"UserIDs", testUserIDs},
 		{"SearchIndexFollowsChanges", testSearchIndexFollowsChanges},
 		{"CountActiveAdmins", testCountActiveAdmins},
