@@ -705,33 +705,21 @@ func (q *q) countByStatus(ctx context.Context, orgID int64, today roster.Date) (
 	if q.d == SQLite {
 		expired = "expiration_date <> '' AND expiration_date <= $2"
 	}
-	rows, err := q.queryOn(ctx, q.ex, "SELECT logged_in, COALESCE("+expired+", FALSE), CAST(SUM(n) AS BIGINT), COUNT(*) FROM user_status_counts"+
-		" WHERE org_id = $1 GROUP BY logged_in, expiration_date", orgID, today.String())
-	if err != nil {
+	// Summed in SQL: an organization has thousands of buckets (a date each
+	// for four years, twice), and one row back is cheaper than thousands
+	// through the driver (3 ms on SQLite at 2,922 buckets).
+	query := `SELECT
+		CAST(COALESCE(SUM(CASE WHEN NOT expired AND logged_in THEN n ELSE 0 END), 0) AS BIGINT),
+		CAST(COALESCE(SUM(CASE WHEN NOT expired AND NOT logged_in THEN n ELSE 0 END), 0) AS BIGINT),
+		CAST(COALESCE(SUM(CASE WHEN expired THEN n ELSE 0 END), 0) AS BIGINT),
+		CAST(COALESCE(SUM(nrows) - COUNT(*), 0) AS BIGINT)
+		FROM (SELECT logged_in, COALESCE(` + expired + `, FALSE) AS expired, SUM(n) AS n, COUNT(*) AS nrows
+			FROM user_status_counts WHERE org_id = $1 GROUP BY logged_in, expiration_date) AS buckets`
+	var active, never, expiredN, redundant int
+	if err := q.queryRowOn(ctx, q.ex, query, orgID, today.String()).Scan(&active, &never, &expiredN, &redundant); err != nil {
 		return nil, 0, fmt.Errorf("store: count users of org %d by status: %w", orgID, err)
 	}
-	defer rows.Close()
-	out := map[roster.Status]int{roster.StatusActive: 0, roster.StatusNotLoggedIn: 0, roster.StatusExpired: 0}
-	redundant := 0
-	for rows.Next() {
-		var loggedIn, isExpired bool
-		var n, nrows int
-		if err := rows.Scan(&loggedIn, &isExpired, &n, &nrows); err != nil {
-			return nil, 0, fmt.Errorf("store: count users of org %d by status: %w", orgID, err)
-		}
-		redundant += nrows - 1
-		switch {
-		case isExpired:
-			out[roster.StatusExpired] += n
-		case loggedIn:
-			out[roster.StatusActive] += n
-		default:
-			out[roster.StatusNotLoggedIn] += n
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, fmt.Errorf("store: count users of org %d by status: %w", orgID, err)
-	}
+	out := map[roster.Status]int{roster.StatusActive: active, roster.StatusNotLoggedIn: never, roster.StatusExpired: expiredN}
 	return out, redundant, nil
 }
 
