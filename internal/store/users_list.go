@@ -687,8 +687,9 @@ func (db *DB) SetMaxExactTotal(n int) { db.q.exactTotal = n }
 //
 // It reads user_status_counts (0007), which triggers keep exact: how many
 // users share each (logged in or not, expiration date). An organization has
-// a few hundred such buckets, whatever its size, so this is one small read
-// and one snapshot, whatever today is. Inside a transaction it sees the
+// two per distinct date, whatever its size (2,922 in the 1,000,000-user demo
+// roster, read and summed in about 1.5 ms), so this is one small read and
+// one snapshot, whatever today is. Inside a transaction it sees the
 // transaction's own changes.
 func (q *q) CountByStatus(ctx context.Context, orgID int64, today roster.Date) (map[roster.Status]int, error) {
 	counts, _, err := q.countByStatus(ctx, orgID, today)
@@ -724,9 +725,9 @@ func (q *q) countByStatus(ctx context.Context, orgID int64, today roster.Date) (
 }
 
 // foldAfter is how many redundant rows an organization may have in
-// user_status_counts (PostgreSQL) before CountByStatus folds them: a few
-// hundred rows are read in well under a millisecond, and a fold costs about
-// as much as reading them.
+// user_status_counts (PostgreSQL) before CountByStatus folds them: small
+// next to the thousands of buckets a large roster has anyway, so the read
+// stays about as fast, and a fold costs about as much as a read.
 const foldAfter = 500
 
 // statusFoldLock is the first key of the advisory lock a fold of an
