@@ -97,7 +97,7 @@ func (db *DB) Analyze(ctx context.Context) error {
 	if _, err := db.w.ExecContext(ctx, "ANALYZE"); err != nil {
 		return fmt.Errorf("store: analyze: %w", err)
 	}
-	return nil
+	return db.noSkipScan(ctx)
 }
 
 // demoUser is one generated row.

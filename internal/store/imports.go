@@ -443,7 +443,7 @@ func (db *DB) AnalyzeUsers(ctx context.Context) error {
 	if _, err := db.w.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("store: analyze users: %w", err)
 	}
-	return nil
+	return db.noSkipScan(ctx)
 }
 
 // ImportApplying reports whether an import of the organization is being

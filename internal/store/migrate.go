@@ -181,6 +181,34 @@ func (db *DB) Optimize(ctx context.Context) {
 	if _, err := db.w.ExecContext(ctx, stmt); err != nil {
 		db.log.Warn("Refresh planner statistics", "err", err)
 	}
+	if err := db.noSkipScan(ctx); err != nil {
+		db.log.Warn("Refresh planner statistics", "err", err)
+	}
+}
+
+// noSkipScan keeps SQLite from skip-scanning the users indexes, after each
+// refresh of its statistics (which rewrites them). With one organization
+// holding most users, the statistics say org_id hardly narrows anything,
+// and the planner then walked a sort index "for any org_id" to use the
+// keyset bound, sorting the result: the page after a cursor took 100-225 ms
+// instead of 1-13 ms at a million users. The listing's plans all start
+// with the organization; none needs a skip-scan.
+func (db *DB) noSkipScan(ctx context.Context) error {
+	if db.dialect != SQLite {
+		return nil
+	}
+	var have int
+	if err := db.w.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'").Scan(&have); err != nil || have == 0 {
+		return err
+	}
+	if _, err := db.w.ExecContext(ctx, "UPDATE sqlite_stat1 SET stat = stat || ' noskipscan' WHERE tbl = 'users' AND stat NOT LIKE '%noskipscan%'"); err != nil {
+		return fmt.Errorf("store: statistics without skip-scan: %w", err)
+	}
+	// Reload the statistics just written.
+	if _, err := db.w.ExecContext(ctx, "ANALYZE sqlite_schema"); err != nil {
+		return fmt.Errorf("store: statistics without skip-scan: %w", err)
+	}
+	return nil
 }
 
 // MigrationFS exposes the embedded migrations (for tests that compare the
