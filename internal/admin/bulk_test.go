@@ -59,6 +59,12 @@ func TestBulkActions(t *testing.T) {
 		if u := e.user(t, acme.ID, "bob@acme.example"); !u.Permissions.Has(roster.ViewAnalytics) {
 			t.Errorf("bob lacks view_analytics after grant: %v", u.Permissions)
 		}
+		// The audit event per user records the field changed, before and
+		// after, and whom (the target), not the whole user.
+		if evs := e.audit(t, acme.ID, "user.bulk_grant_permission"); len(evs) != 1 || evs[0].TargetUserID != bob.ID ||
+			evs[0].Before != `{"permissions":[]}` || evs[0].After != `{"permissions":["view_analytics"]}` {
+			t.Errorf("grant audit events = %+v, want one for bob, permissions [] -> [view_analytics]", evs)
+		}
 		e.plainUser(t, acme.ID, "limited@acme.example", invMU, roster.Date{}, "")
 		limited := e.cliActor(t, "acme", "limited@acme.example")
 		if _, err := e.svc.Bulk(ctx, limited, admin.BulkRequest{Action: admin.BulkGrantPermission, Permission: roster.ViewAnalytics, IDs: []int64{bob.ID}}); !slices.Equal(validationFields(err), []string{"permission"}) {
@@ -78,6 +84,14 @@ func TestBulkActions(t *testing.T) {
 		}
 		if u := e.user(t, acme.ID, "ada@acme.example"); u.StatusOn(today) != roster.StatusExpired || u.ExpirationDate != today {
 			t.Errorf("ada after expire: %+v, want expiring today", u)
+		}
+		for _, ev := range e.audit(t, acme.ID, "user.bulk_expire") {
+			if want := `{"expiration_date":"` + today.String() + `"}`; ev.Before != `{"expiration_date":null}` || ev.After != want {
+				t.Errorf("expire audit event for %s: before %s, after %s; want null -> %s", ev.Target, ev.Before, ev.After, want)
+			}
+		}
+		if evs := e.audit(t, acme.ID, "user.bulk_expire"); len(evs) != 2 {
+			t.Errorf("expire audit events = %d, want 2 (ada, bob)", len(evs))
 		}
 
 		// Set expiration needs a future date; then clear.
