@@ -70,30 +70,35 @@ type filterPart struct {
 	cond  string // with ? placeholders
 	args  []any
 	index string
+	// rank orders filters that tie on how many users they match: the
+	// narrower kinds first (a permission 0, a date range or expired 1,
+	// active, hasn't logged in or a last login 2).
+	rank int
 }
 
 // filterParts turns the filters of f (not its search) into conditions.
 // today is the organization's date, for statuses.
 func (q *q) filterParts(ctx context.Context, orgID int64, f roster.UserFilter, today roster.Date) ([]filterPart, error) {
 	var parts []filterPart
-	add := func(index, cond string, args ...any) {
-		parts = append(parts, filterPart{cond: cond, args: args, index: index})
+	add := func(rank int, index, cond string, args ...any) {
+		parts = append(parts, filterPart{cond: cond, args: args, index: index, rank: rank})
 	}
 	// SPEC "Status": expired when the date is today or earlier.
 	switch f.Status {
 	case roster.StatusExpired:
-		add("users_org_expiration", "u.expiration_date IS NOT NULL AND u.expiration_date <= ?", today.String())
+		add(1, "users_org_expiration", "u.expiration_date IS NOT NULL AND u.expiration_date <= ?", today.String())
 	case roster.StatusActive:
-		add("users_org_last_login", "(u.expiration_date IS NULL OR u.expiration_date > ?) AND u.last_login_at IS NOT NULL", today.String())
+		// users_org_expiration holds the last login too (0008 on SQLite).
+		add(2, "users_org_expiration", "(u.expiration_date IS NULL OR u.expiration_date > ?) AND u.last_login_at IS NOT NULL", today.String())
 	case roster.StatusNotLoggedIn:
-		add("users_org_last_login", "(u.expiration_date IS NULL OR u.expiration_date > ?) AND u.last_login_at IS NULL", today.String())
+		add(2, "users_org_expiration", "(u.expiration_date IS NULL OR u.expiration_date > ?) AND u.last_login_at IS NULL", today.String())
 	case "":
 	default:
 		return nil, roster.FieldError("status", "use active, not_logged_in or expired")
 	}
 	if f.Permission != 0 {
 		// Literal, to match the partial index of that permission.
-		add("users_org_"+f.Permission.Name(), fmt.Sprintf("(u.permissions & %d) <> 0", uint8(f.Permission)))
+		add(0, "users_org_"+f.Permission.Name(), fmt.Sprintf("(u.permissions & %d) <> 0", uint8(f.Permission)))
 	}
 	if !f.ExpiresFrom.IsZero() || !f.ExpiresTo.IsZero() {
 		var conds []string
@@ -104,10 +109,10 @@ func (q *q) filterParts(ctx context.Context, orgID int64, f roster.UserFilter, t
 		if !f.ExpiresTo.IsZero() {
 			conds, args = append(conds, "u.expiration_date <= ?"), append(args, f.ExpiresTo.String())
 		}
-		add("users_org_expiration", strings.Join(conds, " AND "), args...)
+		add(1, "users_org_expiration", strings.Join(conds, " AND "), args...)
 	}
 	if l := f.LastLogin; l.Never {
-		add("users_org_last_login", "u.last_login_at IS NULL")
+		add(2, "users_org_last_login", "u.last_login_at IS NULL")
 	} else if !l.IsZero() {
 		// Days are the organization's, as "today" is.
 		loc, err := q.orgLocation(ctx, orgID)
@@ -122,7 +127,7 @@ func (q *q) filterParts(ctx context.Context, orgID int64, f roster.UserFilter, t
 		if !l.After.IsZero() {
 			conds, args = append(conds, "u.last_login_at >= ?"), append(args, dayStart(l.After.AddDays(1), loc))
 		}
-		add("users_org_last_login", strings.Join(conds, " AND "), args...)
+		add(2, "users_org_last_login", strings.Join(conds, " AND "), args...)
 	}
 	return parts, nil
 }
@@ -163,7 +168,7 @@ func (q *q) narrowestFilter(ctx context.Context, orgID int64, f roster.UserFilte
 	// Ties (each past limit) go to the narrower kind of filter: a
 	// permission or a date range before a status.
 	slices.SortStableFunc(parts, func(a, b filterPart) int {
-		return cmp.Compare(filterRank(a.index), filterRank(b.index))
+		return cmp.Compare(a.rank, b.rank)
 	})
 	best, fewest := "", -1
 	for _, p := range parts {
@@ -182,16 +187,6 @@ func (q *q) narrowestFilter(ctx context.Context, orgID int64, f roster.UserFilte
 		}
 	}
 	return best, fewest, nil
-}
-
-func filterRank(index string) int {
-	switch index {
-	case "users_org_last_login":
-		return 2
-	case "users_org_expiration":
-		return 1
-	}
-	return 0
 }
 
 // dayStart is the first instant of day d in loc, in UTC as stored.

@@ -512,9 +512,10 @@ func (q *q) usersInOrder(ctx context.Context, orgID int64, ids []int64) ([]*rost
 // pageByWalk is the page after the cursor found by walking the sort
 // column's index, segment by segment, checking each row against the
 // filter (uq is in searchScan form). It reads ids and sort values only, so
-// that on the email and name indexes, which hold the searched and filtered
-// columns, the walk reads no row (an index-only scan); then the page's
-// users by id.
+// that on the email and name indexes, which hold the searched columns, the
+// walk reads no row for an entry that fails the search (and, on PostgreSQL,
+// whose indexes also hold the filtered columns, none at all); then the
+// page's users by id.
 func (q *q) pageByWalk(ctx context.Context, orgID int64, uq *userQuery, p *listPlan, f roster.UserFilter) ([]*roster.User, []any, error) {
 	dir, cmp := p.dir()
 	first := 0
