@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(testing.TB) *store.DB) {
 		{"BatchInvite", testBatchInvite},
 		{"SetupLink", testSetupLink},
 		{"AuditRollsBackWithChange", testAuditRollsBackWithChange},
+		{"AuditManyKeepsEveryField", testAuditManyKeepsEveryField},
 		{"AuditLogFilters", testAuditLogFilters},
 		{"AuditLogPlans", testAuditLogPlans},
 		{"Throttle", testThrottle},
@@ -560,6 +561,36 @@ func testAuditRollsBackWithChange(t *testing.T, db *store.DB) {
 	other := MakeOrg(t, db, "other")
 	if evs, _ := db.AuditEvents(t.Context(), other.ID, 0, 10); len(evs) != 0 {
 		t.Errorf("AuditEvents(other org) = %d events, want 0", len(evs))
+	}
+}
+
+// testAuditManyKeepsEveryField writes events in one AuditMany, as a bulk
+// action does, and reads back what Audit would have written one by one:
+// the order, NULL ids and snapshots, quotes and non-ASCII text, the times.
+func testAuditManyKeepsEveryField(t *testing.T, db *store.DB) {
+	org := MakeOrg(t, db, "acme")
+	ann := MakeUser(t, db, org, "ann@acme.example", 0)
+	at := time.Date(2026, 11, 24, 9, 30, 15, 123456000, time.FixedZone("x", 3600))
+	want := []*store.AuditEvent{
+		{OrgID: org.ID, ActorUserID: ann.ID, Actor: "ann@acme.example", Action: "user.bulk_expire", TargetUserID: ann.ID,
+			Target: "ann@acme.example", Before: `{"expiration_date":null}`, After: `{"expiration_date":"2026-11-24"}`, CreatedAt: at},
+		{OrgID: org.ID, Actor: "operator (CLI)", Action: "org.update", Target: "acme",
+			After: `{"name":"Ünïcode \"quoted\" ✓"}`, CreatedAt: at.Add(time.Second)},
+		{OrgID: org.ID, Actor: "operator (CLI)", Action: "user.remove", Target: "gone@acme.example", Before: `{}`, CreatedAt: at},
+	}
+	if err := tx(t, db, func(ctx context.Context, tx *store.Tx) error { return tx.AuditMany(ctx, want) }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.AuditEvents(t.Context(), org.ID, 0, 10)
+	if err != nil || len(got) != len(want) {
+		t.Fatalf("AuditEvents = %d events, %v; want %d", len(got), err, len(want))
+	}
+	for i, w := range want {
+		g := got[len(got)-1-i] // newest first
+		if g.ActorUserID != w.ActorUserID || g.Actor != w.Actor || g.Action != w.Action || g.TargetUserID != w.TargetUserID ||
+			g.Target != w.Target || g.Before != w.Before || g.After != w.After || !g.CreatedAt.Equal(w.CreatedAt) || g.OrgID != org.ID {
+			t.Errorf("event %d read back as %+v, want %+v", i, g, w)
+		}
 	}
 }
 
