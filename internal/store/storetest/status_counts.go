@@ -161,6 +161,18 @@ func testStatusCountsFollowChanges(t *testing.T, db *store.DB) {
 	bulk("SetExpiration(clear)", func(ctx context.Context, tx *store.Tx) error {
 		return tx.SetExpiration(ctx, acme.ID, ids(batch[25:35]), roster.Date{}, t0)
 	})
+	// A bulk change, then single ones to the same users, in one transaction.
+	bulk("SetExpiration, then a sign-in and an edit", func(ctx context.Context, tx *store.Tx) error {
+		if err := tx.SetExpiration(ctx, acme.ID, ids(batch[5:15]), future, t0); err != nil {
+			return err
+		}
+		if err := tx.RecordLogin(ctx, acme.ID, batch[6].ID, t0); err != nil {
+			return err
+		}
+		u := *batch[7]
+		u.ExpirationDate = past
+		return tx.UpdateUser(ctx, &u, t0)
+	})
 	// Another org's IDs: nothing moves.
 	bulk("SetExpiration(other org's ids)", func(ctx context.Context, tx *store.Tx) error {
 		return tx.SetExpiration(ctx, other.ID, ids(batch[:5]), past, t0)
