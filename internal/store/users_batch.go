@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/roster-dev/roster/internal/roster"
@@ -221,17 +222,41 @@ func (tx *Tx) AuditMany(ctx context.Context, events []*AuditEvent) error {
 		}
 		return nil
 	}
-	stmt, err := tx.tx.PrepareContext(ctx, insert+` VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`)
-	if err != nil {
-		return fmt.Errorf("store: audit events: %w", err)
+	// SQLite: auditRowsPerInsert events per statement (a statement per event
+	// spent as long getting through database/sql as inserting).
+	values := func(n int) string {
+		return insert + " VALUES " + strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", n-1) + "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	}
-	defer stmt.Close()
-	for _, e := range events {
-		e.CreatedAt = utc(e.CreatedAt)
-		if _, err := stmt.ExecContext(ctx, e.OrgID, nullID(e.ActorUserID), e.Actor, e.Action, nullID(e.TargetUserID),
-			e.Target, nullString(e.Before), nullString(e.After), e.CreatedAt); err != nil {
-			return fmt.Errorf("store: audit %s in org %d: %w", e.Action, e.OrgID, err)
+	var full *sql.Stmt
+	if len(events) >= auditRowsPerInsert {
+		var err error
+		if full, err = tx.tx.PrepareContext(ctx, values(auditRowsPerInsert)); err != nil {
+			return fmt.Errorf("store: audit events: %w", err)
+		}
+		defer full.Close()
+	}
+	args := make([]any, 0, 9*auditRowsPerInsert)
+	for lo := 0; lo < len(events); lo += auditRowsPerInsert {
+		part := events[lo:min(lo+auditRowsPerInsert, len(events))]
+		args = args[:0]
+		for _, e := range part {
+			e.CreatedAt = utc(e.CreatedAt)
+			args = append(args, e.OrgID, nullID(e.ActorUserID), e.Actor, e.Action, nullID(e.TargetUserID),
+				e.Target, nullString(e.Before), nullString(e.After), e.CreatedAt)
+		}
+		var err error
+		if len(part) == auditRowsPerInsert {
+			_, err = full.ExecContext(ctx, args...)
+		} else {
+			_, err = tx.tx.ExecContext(ctx, values(len(part)), args...)
+		}
+		if err != nil {
+			return fmt.Errorf("store: audit %d events in org %d: %w", len(part), part[0].OrgID, err)
 		}
 	}
 	return nil
 }
+
+// auditRowsPerInsert is how many events one INSERT writes on SQLite: 900
+// arguments, within SQLite's limit of 32,766.
+const auditRowsPerInsert = 100

@@ -578,10 +578,16 @@ func testAuditManyKeepsEveryField(t *testing.T, db *store.DB) {
 			After: `{"name":"Ünïcode \"quoted\" ✓"}`, CreatedAt: at.Add(time.Second)},
 		{OrgID: org.ID, Actor: "operator (CLI)", Action: "user.remove", Target: "gone@acme.example", Before: `{}`, CreatedAt: at},
 	}
+	// Enough for SQLite's statements of many events, and a part one.
+	for i := range 250 {
+		want = append(want, &store.AuditEvent{OrgID: org.ID, ActorUserID: ann.ID, Actor: "ann@acme.example", Action: "user.bulk_grant_permission",
+			TargetUserID: int64(1000 + i), Target: fmt.Sprintf("u%d@acme.example", i), Before: `{"permissions":[]}`,
+			After: fmt.Sprintf(`{"n":%d}`, i), CreatedAt: at.Add(time.Duration(i) * time.Millisecond)})
+	}
 	if err := tx(t, db, func(ctx context.Context, tx *store.Tx) error { return tx.AuditMany(ctx, want) }); err != nil {
 		t.Fatal(err)
 	}
-	got, err := db.AuditEvents(t.Context(), org.ID, 0, 10)
+	got, err := db.AuditEvents(t.Context(), org.ID, 0, 1000)
 	if err != nil || len(got) != len(want) {
 		t.Fatalf("AuditEvents = %d events, %v; want %d", len(got), err, len(want))
 	}
