@@ -154,7 +154,7 @@ func (s *Service) bulkChunk(ctx context.Context, tx *store.Tx, a *roster.Actor, 
 	if err := tx.LockOrg(ctx, a.Org.ID); err != nil {
 		return err
 	}
-	users, err := tx.UsersInTx(ctx, a.Org.ID, ids)
+	users, err := tx.UsersForBulk(ctx, a.Org.ID, ids)
 	if err != nil {
 		return err
 	}

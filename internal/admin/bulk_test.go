@@ -128,6 +128,14 @@ func TestBulkActions(t *testing.T) {
 		}
 		if evs := e.audit(t, acme.ID, "user.remove"); len(evs) != 2 {
 			t.Errorf("remove audit events = %d, want 2", len(evs))
+		} else {
+			// What was removed is kept whole: the account is gone.
+			for _, ev := range evs {
+				before := snapJSON(t, ev.Before)
+				if before["email"] != ev.Target || before["permissions"] == nil || ev.After != "" {
+					t.Errorf("remove audit event for %s: before %s, after %q; want the whole user before, nothing after", ev.Target, ev.Before, ev.After)
+				}
+			}
 		}
 		if _, err := e.svc.Bulk(ctx, boss, admin.BulkRequest{Action: "explode", IDs: []int64{1}}); !slices.Equal(validationFields(err), []string{"action"}) {
 			t.Errorf("unknown action: %v", err)

@@ -94,30 +94,40 @@ func (tx *Tx) MarkInvitedMany(ctx context.Context, orgID int64, ids []int64, now
 	return out, rows.Err()
 }
 
-// UsersInTx reads the organization's users with these ids, keyed by id.
-// Ids of other organizations or of no one are left out. It takes no row
-// locks: a bulk action holds its organization's lock (Tx.LockOrg), as every
-// other change of permissions and expiration dates does, so what it decides
-// from holds until it commits; the columns others change meanwhile (a
-// sign-in, a delivery status) are not the ones it writes. (FOR UPDATE on
-// PostgreSQL wrote every row's page once more before the update did.)
-func (tx *Tx) UsersInTx(ctx context.Context, orgID int64, ids []int64) (map[int64]*roster.User, error) {
+// UsersForBulk reads what a bulk action decides and records from, of the
+// organization's users with these ids, keyed by id: id, organization,
+// email, names, permissions, expiration date and welcome message; the other
+// fields (times, invitation and delivery) are left zero. Reading every column
+// cost twice as much, through the driver's per-column calls and time
+// parsing: 0.55 s of a 3 s bulk expiration of 100,000 users on SQLite.
+// Ids of other organizations or of no one are left out.
+//
+// It takes no row locks: a bulk action holds its organization's lock
+// (Tx.LockOrg), as every other change of permissions and expiration dates
+// does, so what it decides from holds until it commits; the columns others
+// change meanwhile (a sign-in, a delivery status) are not the ones it
+// writes. (FOR UPDATE on PostgreSQL wrote every row's page once more before
+// the update did.)
+func (tx *Tx) UsersForBulk(ctx context.Context, orgID int64, ids []int64) (map[int64]*roster.User, error) {
 	out := make(map[int64]*roster.User, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
 	in, arg := tx.idList(ids)
-	rows, err := tx.ex.QueryContext(ctx, "SELECT "+userColumns+" FROM users WHERE org_id = $1 AND "+in, orgID, arg)
+	rows, err := tx.ex.QueryContext(ctx, `SELECT id, org_id, email, first_name, last_name, permissions, expiration_date, welcome_message
+		FROM users WHERE org_id = $1 AND `+in, orgID, arg)
 	if err != nil {
 		return nil, fmt.Errorf("store: users by id in org %d: %w", orgID, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
+		var u roster.User
+		var perms int64
+		if err := rows.Scan(&u.ID, &u.OrgID, &u.Email, &u.FirstName, &u.LastName, &perms, dateCol{&u.ExpirationDate}, &u.WelcomeMessage); err != nil {
 			return nil, fmt.Errorf("store: users by id in org %d: %w", orgID, err)
 		}
-		out[u.ID] = u
+		u.Permissions = roster.Permissions(perms)
+		out[u.ID] = &u
 	}
 	return out, rows.Err()
 }
