@@ -41,6 +41,9 @@ type searchMode int
 const (
 	searchIndex searchMode = iota // through the trigram and prefix indexes
 	searchScan                    // row by row, for an index walk in sort order
+	// searchIntersect: on SQLite, the FTS matches intersected with a filter
+	// index's range, then checked row by row (intersectQuery).
+	searchIntersect
 )
 
 // searchWords splits a search into lowercase words, without duplicates.

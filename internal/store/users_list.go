@@ -206,11 +206,16 @@ func (q *q) listUsers(ctx context.Context, orgID int64, f roster.UserFilter, tod
 	if err != nil {
 		return nil, err
 	}
-	uq, err := q.filterQuery(ctx, orgID, f, today, drv)
+	var uq *userQuery
+	if drv == searchIntersect {
+		uq, err = q.intersectQuery(ctx, orgID, f, today, index)
+	} else {
+		uq, err = q.filterQuery(ctx, orgID, f, today, drv)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if index != "" {
+	if index != "" && drv != searchIntersect {
 		uq.from += " INDEXED BY " + index
 	}
 	page := &UserPage{Users: []*roster.User{}}
@@ -322,6 +327,10 @@ func (q *q) chooseDriver(ctx context.Context, orgID int64, f roster.UserFilter, 
 	switch {
 	case len(words) == 0:
 		return searchScan, index, nil
+	case filtered <= most && terms <= most && min(terms, filtered) >= q.maxExact()/intersectShare && hasLongWord(words):
+		// Both sides in the thousands: intersect their ids, reading index
+		// entries only, then the rows of the matches.
+		return searchIntersect, index, nil
 	case filtered <= most || terms <= most:
 		// A search candidate is read in id order, a filter candidate from
 		// anywhere in the table: about twice the cost.
@@ -348,6 +357,51 @@ func (q *q) chooseDriver(ctx context.Context, orgID int64, f roster.UserFilter, 
 		return searchScan, index, nil
 	}
 	return searchIndex, "", nil
+}
+
+// With a search and a filter on SQLite, when each side has at least a
+// 1/intersectShare of the exact limit in candidates (2,000), and at most the
+// bound chooseDriver counts to, the two sides' ids are intersected
+// (searchIntersect) rather than a row read per candidate of the smaller
+// side. Measured at 1,000,000 users with a three-month expiration range
+// (20,984 users) and "mar" (43,590 FTS matches, 959 in the range), median of
+// nine listings, runs alternated: 46-47 ms with a row per filter candidate,
+// 19 ms intersecting; "son", 47-49 and 18-19 ms; searches not taking the
+// plan unchanged. (Relative to the limit, so that tests lowering it take
+// this plan too.)
+const intersectShare = 5
+
+// hasLongWord reports whether a search has a word the FTS table serves.
+func hasLongWord(words []string) bool {
+	long, _ := ftsQuery(words)
+	return long != ""
+}
+
+// intersectQuery is f as a query whose candidates are the intersection of
+// the FTS matches of its long words and the ids in the range of its
+// narrowest filter's index, both read without a row; each candidate's row
+// is then checked against all of f (words and filters), as searchScan
+// does. SQLite only.
+func (q *q) intersectQuery(ctx context.Context, orgID int64, f roster.UserFilter, today roster.Date, index string) (*userQuery, error) {
+	parts, err := q.filterParts(ctx, orgID, f, today)
+	if err != nil {
+		return nil, err
+	}
+	uq, err := q.filterQuery(ctx, orgID, f, today, searchScan)
+	if err != nil {
+		return nil, err
+	}
+	long, _ := ftsQuery(searchWords(f.Query))
+	for _, p := range parts {
+		if p.index != index {
+			continue
+		}
+		sub := "SELECT rowid FROM users_fts WHERE users_fts MATCH ? INTERSECT SELECT u.id FROM users u INDEXED BY " + index +
+			" WHERE u.org_id = ? AND " + p.cond
+		uq.from = "(" + uq.w.bind(sub, append([]any{long, orgID}, p.args...)...) + ") s CROSS JOIN users u ON u.id = s.rowid"
+		return uq, nil
+	}
+	return nil, fmt.Errorf("no filter is served by %s", index)
 }
 
 // sampleSize is how many candidates of each side sampleSides checks.

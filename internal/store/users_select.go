@@ -29,8 +29,13 @@ func (q *q) UserIDs(ctx context.Context, orgID int64, f roster.UserFilter, today
 	if err != nil {
 		return nil, err
 	}
-	if len(searchWords(f.Query)) == 0 {
+	switch {
+	case len(searchWords(f.Query)) == 0:
 		mode = searchScan
+	case mode == searchIntersect:
+		// Batches resume by FTS rowid (below), which an intersection,
+		// computed whole each time, would not.
+		mode = searchIndex
 	}
 	uq, err := q.filterQuery(ctx, orgID, f, today, mode)
 	if err != nil {
