@@ -284,14 +284,9 @@ func bulkSnap(action string, u *roster.User) string {
 			Permissions []string `json:"permissions"`
 		}{u.Permissions.Names()})
 	case BulkExpire, BulkSetExpiration, BulkClearExpiration:
-		var d *string
-		if !u.ExpirationDate.IsZero() {
-			s := u.ExpirationDate.String()
-			d = &s
-		}
 		b, _ = json.Marshal(struct {
 			ExpirationDate *string `json:"expiration_date"`
-		}{d})
+		}{snapDate(u.ExpirationDate)})
 	default:
 		return snap(u)
 	}

@@ -119,13 +119,19 @@ func snap(u *roster.User) string {
 	if u == nil {
 		return ""
 	}
-	sn := snapshot{Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Permissions: u.Permissions.Names(), WelcomeMessage: u.WelcomeMessage}
-	if !u.ExpirationDate.IsZero() {
-		d := u.ExpirationDate.String()
-		sn.ExpirationDate = &d
-	}
+	sn := snapshot{Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Permissions: u.Permissions.Names(),
+		ExpirationDate: snapDate(u.ExpirationDate), WelcomeMessage: u.WelcomeMessage}
 	b, _ := json.Marshal(sn)
 	return string(b)
+}
+
+// snapDate is an expiration date as snapshots write it: null for none.
+func snapDate(d roster.Date) *string {
+	if d.IsZero() {
+		return nil
+	}
+	s := d.String()
+	return &s
 }
 
 // audit writes an event for actor (nil for the operator) in tx.

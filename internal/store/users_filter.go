@@ -42,7 +42,7 @@ const (
 	searchIndex searchMode = iota // through the trigram and prefix indexes
 	searchScan                    // row by row, for an index walk in sort order
 	// searchIntersect: on SQLite, the FTS matches intersected with a filter
-	// index's range, then checked row by row (intersectQuery).
+	// index's range, then checked row by row (driverQuery).
 	searchIntersect
 )
 
@@ -143,6 +143,11 @@ func (q *q) filterQuery(ctx context.Context, orgID int64, f roster.UserFilter, t
 	if err != nil {
 		return nil, err
 	}
+	return q.partsQuery(orgID, f, parts, mode), nil
+}
+
+// partsQuery is filterQuery with the filters already turned into parts.
+func (q *q) partsQuery(orgID int64, f roster.UserFilter, parts []filterPart, mode searchMode) *userQuery {
 	uq := &userQuery{from: "users u"}
 	if words := searchWords(f.Query); len(words) > 0 {
 		q.addSearch(uq, orgID, words, mode)
@@ -151,7 +156,7 @@ func (q *q) filterQuery(ctx context.Context, orgID int64, f roster.UserFilter, t
 	for _, p := range parts {
 		uq.w.add(p.cond, p.args...)
 	}
-	return uq, nil
+	return uq
 }
 
 // narrowestFilter returns, on SQLite, the index of the filter of f that

@@ -206,17 +206,9 @@ func (q *q) listUsers(ctx context.Context, orgID int64, f roster.UserFilter, tod
 	if err != nil {
 		return nil, err
 	}
-	var uq *userQuery
-	if drv == searchIntersect {
-		uq, err = q.intersectQuery(ctx, orgID, f, today, index)
-	} else {
-		uq, err = q.filterQuery(ctx, orgID, f, today, drv)
-	}
+	uq, err := q.driverQuery(ctx, orgID, f, today, drv, index)
 	if err != nil {
 		return nil, err
-	}
-	if index != "" && drv != searchIntersect {
-		uq.from += " INDEXED BY " + index
 	}
 	page := &UserPage{Users: []*roster.User{}}
 	var ids []int64
@@ -377,20 +369,24 @@ func hasLongWord(words []string) bool {
 	return long != ""
 }
 
-// intersectQuery is f as a query whose candidates are the intersection of
-// the FTS matches of its long words and the ids in the range of its
-// narrowest filter's index, both read without a row; each candidate's row
-// is then checked against all of f (words and filters), as searchScan
-// does. SQLite only.
-func (q *q) intersectQuery(ctx context.Context, orgID int64, f roster.UserFilter, today roster.Date, index string) (*userQuery, error) {
+// driverQuery is f as a query driven as chooseDriver chose: by the search's
+// indexes, by the filter index named (searchScan), or by the intersection of
+// the FTS matches of the search's long words with that filter index's range,
+// both read without a row (searchIntersect, SQLite only), each candidate's
+// row then checked against all of f as searchScan does.
+func (q *q) driverQuery(ctx context.Context, orgID int64, f roster.UserFilter, today roster.Date, drv searchMode, index string) (*userQuery, error) {
 	parts, err := q.filterParts(ctx, orgID, f, today)
 	if err != nil {
 		return nil, err
 	}
-	uq, err := q.filterQuery(ctx, orgID, f, today, searchScan)
-	if err != nil {
-		return nil, err
+	if drv != searchIntersect {
+		uq := q.partsQuery(orgID, f, parts, drv)
+		if index != "" {
+			uq.from += " INDEXED BY " + index
+		}
+		return uq, nil
 	}
+	uq := q.partsQuery(orgID, f, parts, searchScan)
 	long, _ := ftsQuery(searchWords(f.Query))
 	for _, p := range parts {
 		if p.index != index {
