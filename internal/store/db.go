@@ -232,6 +232,9 @@ type q struct {
 	// exactTotal overrides MaxExactTotal when positive (tests, through
 	// SetMaxExactTotal); transactions use the default.
 	exactTotal int
+	// collectPercent overrides the package's when positive (tests,
+	// through SetCollectPercent).
+	collectPercent int
 }
 
 // Ping checks the connection.

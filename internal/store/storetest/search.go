@@ -79,11 +79,16 @@ func makePeople(t *testing.T, db *store.DB, org *roster.Org, people []person) ma
 	return ids
 }
 
-// bothPlans runs fn with the default count cap and with a cap of 2.
+// bothPlans runs fn with the default count cap, and with a cap of 2: once
+// as searches are planned past the cap (collecting up to 5 matches when
+// there are surely no more, walking the sort index otherwise), and once
+// walking whenever more than 2 match.
 func bothPlans(t *testing.T, db *store.DB, fn func(t *testing.T, capped bool)) {
 	t.Run("sorted matches", func(t *testing.T) { db.SetMaxExactTotal(0); fn(t, false) })
-	t.Run("index walk", func(t *testing.T) { db.SetMaxExactTotal(2); fn(t, true) })
+	t.Run("collected past the cap", func(t *testing.T) { db.SetMaxExactTotal(2); fn(t, true) })
+	t.Run("index walk", func(t *testing.T) { db.SetMaxExactTotal(2); db.SetCollectPercent(100); fn(t, true) })
 	db.SetMaxExactTotal(0)
+	db.SetCollectPercent(0)
 }
 
 func emailsOf(users []*roster.User) []string {
@@ -357,6 +362,26 @@ func testListFilters(t *testing.T, db *store.DB) {
 }
 
 // pagingRow is a user of the paging test, with the values it sorts by.
+var pagingSearches = []string{"oduya", "bob u2", "lee u2", "car", "xu", "u1"}
+
+// pagingMatch tells whether u matches the search q of pagingSearches: each
+// word of three characters or more anywhere in the email or the full name,
+// each shorter one at the start of the email, the first or the last name.
+func pagingMatch(u *roster.User, q string) bool {
+	for w := range strings.FieldsSeq(q) {
+		text := strings.ToLower(u.Email + " " + u.FirstName + " " + u.LastName)
+		if len(w) >= 3 && !strings.Contains(text, w) {
+			return false
+		}
+		if len(w) < 3 && !slices.ContainsFunc([]string{u.Email, u.FirstName, u.LastName}, func(s string) bool {
+			return strings.HasPrefix(strings.ToLower(s), w)
+		}) {
+			return false
+		}
+	}
+	return true
+}
+
 type pagingRow struct {
 	id                    int64
 	email, name           string
@@ -369,6 +394,11 @@ type pagingRow struct {
 // over users with many equal values and NULLs, and compares with the order
 // the sort defines: by value, ties by id, NULL login and invitation times
 // first (they are the oldest), no expiration date last (it never comes).
+//
+// pagingSearches match 3 to 10 of its users: "oduya" 4, more than the cap
+// of 2 and no more than the 5 collected past it (on SQLite: the FTS table
+// counts them first); "bob u2" 3 and "lee u2" 4, of a long word of more;
+// "car" and "xu" (a short word) 7, "u1" 10.
 func testListPaging(t *testing.T, db *store.DB) {
 	acme, other := MakeOrg(t, db, "acme"), MakeOrg(t, db, "other")
 	makePeople(t, db, other, []person{{email: "a@other.example", first: "Aaron", login: t0}})
@@ -377,6 +407,9 @@ func testListPaging(t *testing.T, db *store.DB) {
 	for i := range 37 {
 		email := fmt.Sprintf("u%02d.%c@acme.example", (i*17)%37, 'a'+rune(i%5))
 		first, last, _ := strings.Cut(names[i%len(names)], " ")
+		if i%9 == 4 {
+			last = "Oduya" // 4 users: more than the cap of 2, fewer than 5
+		}
 		u := &roster.User{OrgID: acme.ID, Email: email, FirstName: first, LastName: last}
 		if i%4 != 0 {
 			u.ExpirationDate = listToday.AddDays(i % 3)
@@ -430,6 +463,22 @@ func testListPaging(t *testing.T, db *store.DB) {
 				}
 				if fmt.Sprint(got) != fmt.Sprint(wantActive) {
 					t.Errorf("sort %s desc %v, active: got %v\nwant %v", sort, desc, got, wantActive)
+				}
+				// Searches alone, of fewer and more matches than the page,
+				// the cap, and what is collected past it: the same order.
+				for _, q := range pagingSearches {
+					var wantQ []string
+					for _, e := range want {
+						for _, u := range all {
+							if u.Email == e && pagingMatch(u, q) {
+								wantQ = append(wantQ, e)
+							}
+						}
+					}
+					got, _ := listAll(t, db, acme.ID, roster.UserFilter{Sort: sort, Desc: desc, Limit: 2, Query: q})
+					if fmt.Sprint(got) != fmt.Sprint(wantQ) {
+						t.Errorf("sort %s desc %v, search %q: got %v\nwant %v", sort, desc, q, got, wantQ)
+					}
 				}
 			}
 		}
@@ -667,5 +716,37 @@ func testSearchIndexFollowsChanges(t *testing.T, db *store.DB) {
 	}
 	if got := find("garc"); len(got) != 1 {
 		t.Errorf("search the other user = %v", got)
+	}
+}
+
+// testListCountNotFromEstimate: a search that the planner's statistics
+// take for a common one (PostgreSQL plans a walk without counting from
+// them) still gets its exact count when the walk finds fewer than the cap:
+// "zq" words are half of all users, but all in the other organization.
+func testListCountNotFromEstimate(t *testing.T, db *store.DB) {
+	acme, other := MakeOrg(t, db, "acme"), MakeOrg(t, db, "other")
+	var mine, theirs []person
+	for i := range 60 {
+		mine = append(mine, person{email: fmt.Sprintf("a%02d@acme.example", i), first: "Ann", last: "Lee"})
+		theirs = append(theirs, person{email: fmt.Sprintf("zq%02d@other.example", i), first: "Zqa", last: "Zqb"})
+	}
+	mine = append(mine, person{email: "zqx@acme.example", first: "Zqa", last: "Zqc"})
+	makePeople(t, db, acme, mine)
+	makePeople(t, db, other, theirs)
+	db.Optimize(t.Context())
+	db.SetMaxExactTotal(2)
+	defer db.SetMaxExactTotal(0)
+	for _, f := range []roster.UserFilter{{Query: "zqa"}, {Query: "zqa", Status: roster.StatusNotLoggedIn}, {Query: "zqb"}} {
+		page, err := db.ListUsers(t.Context(), acme.ID, f, listToday)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 1
+		if f.Query == "zqb" {
+			want = 0
+		}
+		if len(page.Users) != want || page.Total != want || !page.TotalExact {
+			t.Errorf("%+v: %d users, total %d exact %v; want %d, exact", f, len(page.Users), page.Total, page.TotalExact, want)
+		}
 	}
 }

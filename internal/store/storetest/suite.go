@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(testing.TB) *store.DB) {
 		{"ListSearch", testListSearch},
 		{"ListFilters", testListFilters},
 		{"ListPaging", testListPaging},
+		{"ListCountNotFromEstimate", testListCountNotFromEstimate},
 		{"CountByStatus", testCountByStatus},
 		{"StatusCountsFollowChanges", testStatusCountsFollowChanges},
 		{"StatusCountsFold", testStatusCountsFold},
