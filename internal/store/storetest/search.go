@@ -750,3 +750,52 @@ func testListCountNotFromEstimate(t *testing.T, db *store.DB) {
 		}
 	}
 }
+
+// testListCursorKeepsCount: the pages after a first one that counted past
+// the exact limit carry its count in the cursor and do not count again;
+// the same cursor with another filter counts anew.
+func testListCursorKeepsCount(t *testing.T, db *store.DB) {
+	acme := MakeOrg(t, db, "acme")
+	var people []person
+	for i := range 12 {
+		people = append(people, person{email: fmt.Sprintf("p%02d@acme.example", i), first: "Ann", last: "Lee"})
+	}
+	people = append(people, person{email: "zed@acme.example", first: "Zed", last: "Lee"})
+	makePeople(t, db, acme, people)
+	db.SetMaxExactTotal(4)
+	defer db.SetMaxExactTotal(0)
+	ctx := t.Context()
+	for _, f := range []roster.UserFilter{{Limit: 3}, {Query: "lee", Limit: 3}, {Query: "ann", Status: roster.StatusNotLoggedIn, Limit: 3}} {
+		first, err := db.ListUsers(ctx, acme.ID, f, listToday)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.Total != 4 || first.TotalExact || first.NextCursor == "" {
+			t.Fatalf("%+v: first page total %d exact %v cursor %q; want 4, not exact, a cursor", f, first.Total, first.TotalExact, first.NextCursor)
+		}
+		next := f
+		next.Cursor = first.NextCursor
+		ectx, e := store.WithExplain(ctx)
+		page, err := db.ListUsers(ectx, acme.ID, next, listToday)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total != 4 || page.TotalExact || len(page.Users) != 3 {
+			t.Errorf("%+v: second page %d users, total %d exact %v; want 3, 4, not exact", f, len(page.Users), page.Total, page.TotalExact)
+		}
+		if plans := e.String(); strings.Contains(plans, "COUNT(") || strings.Contains(plans, "users_fts") {
+			t.Errorf("%+v: the second page counted again:\n%s", f, plans)
+		}
+		// Another filter with the same cursor: counted, 1 match ("zed")
+		// after the cursor's position or none.
+		other := f
+		other.Query, other.Status, other.Cursor = "zed", "", first.NextCursor
+		page, err = db.ListUsers(ctx, acme.ID, other, listToday)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !page.TotalExact || page.Total != 1 {
+			t.Errorf("%+v: total %d exact %v with another filter's cursor; want 1, exact", other, page.Total, page.TotalExact)
+		}
+	}
+}

@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(testing.TB) *store.DB) {
 		{"ListFilters", testListFilters},
 		{"ListPaging", testListPaging},
 		{"ListCountNotFromEstimate", testListCountNotFromEstimate},
+		{"ListCursorKeepsCount", testListCursorKeepsCount},
 		{"CountByStatus", testCountByStatus},
 		{"StatusCountsFollowChanges", testStatusCountsFollowChanges},
 		{"StatusCountsFold", testStatusCountsFold},
