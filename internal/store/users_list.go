@@ -209,28 +209,22 @@ func (q *q) ListUsers(ctx context.Context, orgID int64, f roster.UserFilter, tod
 
 func (q *q) listUsers(ctx context.Context, orgID int64, f roster.UserFilter, today roster.Date, p *listPlan) (*UserPage, error) {
 	exact := q.maxExact()
-	page := &UserPage{Users: []*roster.User{}}
 	var ids []int64
 	var keys []any
+	var err error
 	n, collect := exact+1, 0 // surely more: walk, without collecting
 	if p.cur == nil || p.cur.More != filterKey(f) {
-		var err error
 		if ids, keys, n, collect, err = q.collectMatches(ctx, orgID, f, today, p); err != nil {
 			return nil, err
 		}
 	}
-	page.Total, page.TotalExact = min(n, exact), n <= exact
-	var err error
+	page := &UserPage{Users: []*roster.User{}, Total: min(n, exact), TotalExact: n <= exact}
 	if n <= collect {
 		if page.Users, err = q.usersInOrder(ctx, orgID, ids); err != nil {
 			return nil, err
 		}
 	} else {
-		uq, err := q.filterQuery(ctx, orgID, f, today, searchScan)
-		if err != nil {
-			return nil, err
-		}
-		if page.Users, keys, err = q.pageByWalk(ctx, orgID, uq, p, f); err != nil {
+		if page.Users, keys, err = q.walkedPage(ctx, orgID, f, today, p); err != nil {
 			return nil, err
 		}
 		if p.cur == nil && len(page.Users) <= min(p.limit, exact) {
@@ -248,6 +242,16 @@ func (q *q) listUsers(ctx context.Context, orgID int64, f roster.UserFilter, tod
 		page.NextCursor = p.cursorAfter(page.Users[p.limit-1].ID, keys[p.limit-1], more)
 	}
 	return page, nil
+}
+
+// walkedPage is the page after the cursor, found by walking the sort
+// column's index and checking each row against f.
+func (q *q) walkedPage(ctx context.Context, orgID int64, f roster.UserFilter, today roster.Date, p *listPlan) ([]*roster.User, []any, error) {
+	uq, err := q.filterQuery(ctx, orgID, f, today, searchScan)
+	if err != nil {
+		return nil, nil, err
+	}
+	return q.pageByWalk(ctx, orgID, uq, p, f)
 }
 
 // collectMatches collects the matches of f, up to a bound, through the
@@ -297,13 +301,14 @@ func filterKey(f roster.UserFilter) string {
 // before the page comes from a walk instead (0: surely more than the exact
 // limit, walk without collecting). Past the exact limit the count stops,
 // but a collection that holds every match is sorted for the page; so when
-// the matches are surely few enough, up to collectShare times the limit,
+// the matches are surely few enough, up to collectPercent of the limit,
 // all of them are collected. Otherwise the limit and one.
 //
 // On SQLite, without a filter, the bounds are cheap to take: the FTS
-// table's matches of the long words, in every organization, are at least as
-// many as the organization's; a search of one short word has the ranges of
-// its prefix, of which the largest is at least as many and the sum at most.
+// table's matches of a search's one long word of at most five characters
+// (cheapToCount), in every organization, are at least as many as the
+// organization's; a search of one short word has the ranges of its prefix,
+// of which the largest is at most as many and the sum at least.
 // (With a filter, chooseDriver counts each side, and the limit stays.)
 //
 // On PostgreSQL, from the planner's estimate: beyond three times the limit,
