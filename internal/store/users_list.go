@@ -38,14 +38,17 @@ const MaxExactTotal = 10000
 //
 //  1. The matches are collected through the indexes that serve the search
 //     (FTS5 / pg_trgm, prefix btrees) or, when they are fewer, the filters
-//     (status, permission, dates), stopping at MaxExactTotal+1. One query
-//     counts them and sorts them for the page after the cursor; then the
-//     page's users are read by id.
-//  2. When more than MaxExactTotal match, the total is "10,000+", and the
+//     (status, permission, dates), stopping at MaxExactTotal+1, or at up to
+//     collectPercent of it when the matches are surely no more than that
+//     (searchCollect). One query counts them and sorts them for the page
+//     after the cursor; then the page's users are read by id.
+//  2. When more match than were collected, the total is "10,000+", and the
 //     page comes from walking the sort column's index from the cursor,
 //     checking each row, until the page is full: with more than 10,000
 //     matches, at least one row in a hundred matches in an organization of
-//     a million, so that stops after a few thousand rows.
+//     a million, so that usually stops after a few thousand rows.
+//  3. The pages after a first one whose total was "10,000+" say so in
+//     their cursor (cursor.More) and walk at once, without counting again.
 //
 // The plans are forced, not left to the planner, whose estimates of a
 // substring's frequency are guesses: on SQLite by the join order (CROSS
